@@ -1,0 +1,75 @@
+//! The HTTP surface: one module per resource, one router. Every failure leaves as the
+//! JSON error of [`crate::error::AppError`]; bodies are capped at 64 KiB.
+
+pub mod auth;
+pub mod cases;
+pub mod dev;
+pub mod extract;
+pub mod health;
+pub mod invitations;
+pub mod party;
+pub mod users;
+pub mod web;
+
+use crate::app::App;
+use crate::error::AppError;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+pub fn router(app: App, https: bool) -> Router {
+    let mut api = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/api/auth/login", post(auth::login))
+        .route("/api/auth/logout", post(auth::logout))
+        .route("/api/me", get(auth::me))
+        .route("/api/users", get(users::list).post(users::create))
+        .route("/api/staff", get(users::staff_directory))
+        .route("/api/cases", get(cases::list).post(cases::create))
+        .route("/api/cases/{id}", get(cases::get))
+        .route("/api/cases/{id}/parties", post(cases::add_party))
+        .route("/api/cases/{id}/parties/{party_id}/agents", post(cases::add_agent))
+        .route("/api/cases/{id}/claims", post(cases::add_claim))
+        .route("/api/cases/{id}/counterclaims", post(cases::add_counterclaim))
+        .route("/api/cases/{id}/procedure", post(cases::change_procedure))
+        .route("/api/cases/{id}/transition", post(cases::transition))
+        .route("/api/cases/{id}/hearings", post(cases::create_hearing))
+        .route("/api/cases/{id}/invitations", get(invitations::list).post(invitations::create))
+        .route("/api/cases/{id}/audit", get(cases::audit_trail))
+        .route("/api/hearings/{id}", get(cases::get_hearing))
+        .route("/api/invitations/{id}/revoke", post(invitations::revoke))
+        .route("/api/j/{token}", get(party::open))
+        .route("/api/j/{token}/identity", post(party::identity))
+        .route("/api/j/{token}/verify", post(party::verify))
+        .route("/api/party/hearing", get(party::hearing))
+        .route("/", get(web::console))
+        .route("/j/{token}", get(web::party_page));
+    if app.dev {
+        api = api.route("/dev/outbox", get(dev::outbox));
+    }
+    api.fallback(fallback)
+        .method_not_allowed_fallback(|| async { AppError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "不支持该请求方法 / method not allowed").into_response() })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::Extension(extract::Https(https)))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        // Invitation links carry their token in the path: never send it on as a referrer.
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' wss: ws:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"),
+        ))
+        .with_state(app)
+}
+
+async fn fallback(method: axum::http::Method, uri: axum::http::Uri) -> axum::response::Response {
+    if method == axum::http::Method::GET && !uri.path().starts_with("/api/") {
+        return web::asset(uri).await;
+    }
+    AppError::not_found(uri.path()).into_response()
+}

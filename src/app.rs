@@ -1,0 +1,63 @@
+//! The running server's shared state, opened once from the configuration.
+
+use crate::config::Config;
+use crate::crypto::ServerKey;
+use crate::db::Db;
+use crate::notify::Notifier;
+use anyhow::{Context, Result};
+use std::path::Path;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct App(pub Arc<AppInner>);
+
+pub struct AppInner {
+    pub config: Config,
+    pub db: Db,
+    pub key: ServerKey,
+    pub notifier: Notifier,
+    /// `--dev`: the dev outbox is readable over HTTP and OTP messages are printed.
+    pub dev: bool,
+}
+
+impl std::ops::Deref for App {
+    type Target = AppInner;
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}
+
+impl App {
+    pub async fn open(config: Config, dev: bool) -> Result<App> {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+        let secret = load_or_create_secret(&config.data_dir.join("server.key"))?;
+        let db = Db::connect(&config.database_url).await?;
+        let notifier = Notifier::new(config.otp.clone(), dev);
+        Ok(App(Arc::new(AppInner { key: ServerKey::new(&secret), config, db, notifier, dev })))
+    }
+}
+
+/// Write a file only the server's user can read; never overwrite.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(())
+}
+
+/// The server's HMAC secret: 32 random bytes made at first start and kept in the data dir.
+fn load_or_create_secret(path: &Path) -> Result<Vec<u8>> {
+    if path.exists() {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        anyhow::ensure!(bytes.len() >= 32, "{} is too short to be a server key", path.display());
+        return Ok(bytes);
+    }
+    let bytes = crate::crypto::random_bytes::<32>().to_vec();
+    write_private(path, &bytes)?;
+    Ok(bytes)
+}

@@ -1,0 +1,234 @@
+//! Configuration: built-in defaults, then an optional TOML file, then `YUNTING_*`
+//! environment variables (and `DATABASE_URL`), each overriding the one before. With no
+//! configuration at all the server runs on embedded SQLite under `./data/`, which is what
+//! a commission trying Yunting on one machine needs.
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Plain HTTP, meant for local use (`None` disables it).
+    pub http_addr: Option<String>,
+    /// HTTPS, the address phones use (`None` disables it).
+    pub https_addr: Option<String>,
+    /// Base of links sent to parties, e.g. `https://hearing.example.gov.cn`.
+    pub public_url: String,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub tls_cert: PathBuf,
+    pub tls_key: PathBuf,
+    pub recordings_dir: PathBuf,
+    /// The commission's time zone as an offset from UTC (China: +8).
+    pub utc_offset_hours: i32,
+    pub otp: OtpDelivery,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum OtpDelivery {
+    /// Printed (with `--dev`) and kept in the outbox table.
+    Log,
+    /// POSTed as JSON to an SMS gateway, signed with `X-Yunting-Signature`.
+    Webhook { url: String, secret: Option<String> },
+    /// Sent by e-mail, e.g. to an e-mail-to-SMS gateway.
+    Smtp(SmtpConfig),
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub from: String,
+    /// Recipient address, `{phone}` is replaced, e.g. `{phone}@sms.example.cn`.
+    pub to_template: String,
+    /// `starttls` (default), `tls` or `none` (only for a relay on loopback).
+    #[serde(default = "default_smtp_security")]
+    pub security: String,
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+fn default_smtp_security() -> String {
+    "starttls".into()
+}
+
+/// The TOML file's shape: every key optional, unknown keys refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    http_addr: Option<String>,
+    https_addr: Option<String>,
+    public_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    recordings_dir: Option<PathBuf>,
+    utc_offset_hours: Option<i32>,
+    otp: Option<FileOtp>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileOtp {
+    delivery: Option<String>,
+    webhook_url: Option<String>,
+    webhook_secret: Option<String>,
+    smtp: Option<SmtpConfig>,
+}
+
+impl Config {
+    /// Load from `path` (if given, it must exist; otherwise `./yunting.toml` if present)
+    /// and the process environment.
+    pub fn load(path: Option<&Path>) -> Result<Self> {
+        let file = match path {
+            Some(p) => Some(std::fs::read_to_string(p).with_context(|| format!("reading config file {}", p.display()))?),
+            None if Path::new("yunting.toml").exists() => Some(std::fs::read_to_string("yunting.toml")?),
+            None => None,
+        };
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::from_parts(file.as_deref(), &env)
+    }
+
+    /// Pure merge of defaults, file text and environment pairs (testable without a process).
+    pub fn from_parts(file: Option<&str>, env: &[(String, String)]) -> Result<Self> {
+        let f: FileConfig = match file {
+            Some(text) => toml::from_str(text).context("parsing the TOML configuration")?,
+            None => FileConfig::default(),
+        };
+        let get = |k: &str| env.iter().find(|(name, _)| name == k).map(|(_, v)| v.clone());
+        let addr = |v: Option<String>| v.filter(|s| !s.is_empty() && s != "off");
+
+        let data_dir = get("YUNTING_DATA_DIR").map(PathBuf::from).or(f.data_dir).unwrap_or_else(|| PathBuf::from("./data"));
+        let database_url = get("YUNTING_DATABASE_URL")
+            .or_else(|| get("DATABASE_URL"))
+            .or(f.database_url)
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("yunting.db").display()));
+        let http_addr = match get("YUNTING_HTTP_ADDR") {
+            Some(v) => addr(Some(v)),
+            None => addr(f.http_addr.or(Some("127.0.0.1:8080".into()))),
+        };
+        let https_addr = match get("YUNTING_HTTPS_ADDR") {
+            Some(v) => addr(Some(v)),
+            None => addr(f.https_addr.or(Some("0.0.0.0:8443".into()))),
+        };
+        let public_url = get("YUNTING_PUBLIC_URL")
+            .or(f.public_url)
+            .unwrap_or_else(|| "https://localhost:8443".into())
+            .trim_end_matches('/')
+            .to_string();
+        if !(public_url.starts_with("https://") || public_url.starts_with("http://")) {
+            bail!("public_url must start with https:// or http://, got {public_url:?}");
+        }
+        let tls_cert = get("YUNTING_TLS_CERT").map(PathBuf::from).or(f.tls_cert).unwrap_or_else(|| data_dir.join("tls").join("cert.pem"));
+        let tls_key = get("YUNTING_TLS_KEY").map(PathBuf::from).or(f.tls_key).unwrap_or_else(|| data_dir.join("tls").join("key.pem"));
+        let recordings_dir = get("YUNTING_RECORDINGS_DIR").map(PathBuf::from).or(f.recordings_dir).unwrap_or_else(|| PathBuf::from("./recordings"));
+        let utc_offset_hours = match get("YUNTING_UTC_OFFSET_HOURS") {
+            Some(v) => v.parse().context("YUNTING_UTC_OFFSET_HOURS must be an integer")?,
+            None => f.utc_offset_hours.unwrap_or(8),
+        };
+        if !(-12..=14).contains(&utc_offset_hours) {
+            bail!("utc_offset_hours must be between -12 and 14");
+        }
+
+        let fo = f.otp.unwrap_or_default();
+        let delivery = get("YUNTING_OTP_DELIVERY").or(fo.delivery).unwrap_or_else(|| "log".into());
+        let otp = match delivery.as_str() {
+            "log" => OtpDelivery::Log,
+            "webhook" => OtpDelivery::Webhook {
+                url: get("YUNTING_OTP_WEBHOOK_URL").or(fo.webhook_url).context("otp delivery 'webhook' needs YUNTING_OTP_WEBHOOK_URL (otp.webhook_url)")?,
+                secret: get("YUNTING_OTP_WEBHOOK_SECRET").or(fo.webhook_secret),
+            },
+            "smtp" => {
+                let mut s = fo.smtp.unwrap_or(SmtpConfig {
+                    host: String::new(),
+                    port: default_smtp_port(),
+                    username: None,
+                    password: None,
+                    from: String::new(),
+                    to_template: String::new(),
+                    security: default_smtp_security(),
+                });
+                if let Some(v) = get("YUNTING_SMTP_HOST") {
+                    s.host = v;
+                }
+                if let Some(v) = get("YUNTING_SMTP_PORT") {
+                    s.port = v.parse().context("YUNTING_SMTP_PORT must be a port number")?;
+                }
+                if let Some(v) = get("YUNTING_SMTP_USERNAME") {
+                    s.username = Some(v);
+                }
+                if let Some(v) = get("YUNTING_SMTP_PASSWORD") {
+                    s.password = Some(v);
+                }
+                if let Some(v) = get("YUNTING_SMTP_FROM") {
+                    s.from = v;
+                }
+                if let Some(v) = get("YUNTING_SMTP_TO_TEMPLATE") {
+                    s.to_template = v;
+                }
+                if let Some(v) = get("YUNTING_SMTP_SECURITY") {
+                    s.security = v;
+                }
+                if s.host.is_empty() || s.from.is_empty() || !s.to_template.contains("{phone}") {
+                    bail!("otp delivery 'smtp' needs host, from and a to_template containing {{phone}}");
+                }
+                if !["starttls", "tls", "none"].contains(&s.security.as_str()) {
+                    bail!("smtp security must be starttls, tls or none");
+                }
+                OtpDelivery::Smtp(s)
+            }
+            other => bail!("unknown otp delivery {other:?} (expected log, webhook or smtp)"),
+        };
+
+        Ok(Config { http_addr, https_addr, public_url, data_dir, database_url, tls_cert, tls_key, recordings_dir, utc_offset_hours, otp })
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_are_embedded_sqlite_and_both_listeners() {
+        let c = Config::from_parts(None, &[]).unwrap();
+        assert_eq!(c.http_addr.as_deref(), Some("127.0.0.1:8080"));
+        assert_eq!(c.https_addr.as_deref(), Some("0.0.0.0:8443"));
+        assert!(c.database_url.starts_with("sqlite://./data/yunting.db"));
+        assert_eq!(c.tls_cert, PathBuf::from("./data/tls/cert.pem"));
+        assert_eq!(c.otp, OtpDelivery::Log);
+        assert_eq!(c.utc_offset_hours, 8);
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let file = "public_url = \"https://a.example/\"\nhttps_addr = \"0.0.0.0:9443\"\n[otp]\ndelivery = \"webhook\"\nwebhook_url = \"http://127.0.0.1:9/sms\"\n";
+        let c = Config::from_parts(Some(file), &env(&[("YUNTING_HTTPS_ADDR", "off"), ("DATABASE_URL", "postgres://u@localhost/db")])).unwrap();
+        assert_eq!(c.public_url, "https://a.example");
+        assert_eq!(c.https_addr, None);
+        assert_eq!(c.database_url, "postgres://u@localhost/db");
+        assert_eq!(c.otp, OtpDelivery::Webhook { url: "http://127.0.0.1:9/sms".into(), secret: None });
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        assert!(Config::from_parts(Some("htp_addr = \"x\""), &[]).is_err());
+        assert!(Config::from_parts(None, &env(&[("YUNTING_OTP_DELIVERY", "pigeon")])).is_err());
+        assert!(Config::from_parts(None, &env(&[("YUNTING_OTP_DELIVERY", "smtp")])).is_err());
+        assert!(Config::from_parts(None, &env(&[("YUNTING_PUBLIC_URL", "ftp://x")])).is_err());
+    }
+}

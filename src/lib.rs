@@ -1,0 +1,20 @@
+//! Yunting (云庭): a remote hearing server that a labour- and personnel-dispute
+//! arbitration commission runs itself. The binary in `main.rs` is a thin CLI over this
+//! library so that the integration tests drive exactly the code the server runs.
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod authz;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod notify;
+pub mod server;
+pub mod store;
+pub mod time;
+pub mod tls;

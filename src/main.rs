@@ -1,0 +1,130 @@
+//! The `yunting` command: run the server, seed demo data, verify the audit chain.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use yunting::app::App;
+use yunting::config::Config;
+
+#[derive(Parser)]
+#[command(name = "yunting", version, about = "云庭 Yunting — remote hearings for labour-dispute arbitration commissions")]
+struct Cli {
+    /// TOML configuration file (default: ./yunting.toml if present).
+    #[arg(long, global = true, env = "YUNTING_CONFIG")]
+    config: Option<PathBuf>,
+    /// Overrides data_dir.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Overrides database_url (sqlite://… or postgres://…).
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// Overrides public_url (the base of links sent to parties).
+    #[arg(long, global = true)]
+    public_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (HTTPS on 0.0.0.0:8443 and HTTP on 127.0.0.1:8080 by default).
+    Serve {
+        /// Development mode: OTP messages are printed and readable at GET /dev/outbox.
+        #[arg(long)]
+        dev: bool,
+    },
+    /// Seed a demo commission, staff, a case with counterclaim, a hearing and invitation
+    /// links; prints them as JSON (also kept in <data_dir>/demo.json).
+    Demo {
+        /// Do nothing if the database already holds a commission (print the saved demo.json).
+        #[arg(long)]
+        if_empty: bool,
+    },
+    /// The hash-chained audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute every entry's hash and link; exit 1 and name the entry if any was altered.
+    Verify,
+}
+
+fn load_config(cli: &Cli) -> Result<Config> {
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(d) = &cli.data_dir {
+        let default_db = config.database_url.starts_with(&format!("sqlite://{}", config.data_dir.display()));
+        config.data_dir = d.clone();
+        config.tls_cert = d.join("tls").join("cert.pem");
+        config.tls_key = d.join("tls").join("key.pem");
+        if default_db {
+            config.database_url = format!("sqlite://{}?mode=rwc", d.join("yunting.db").display());
+        }
+    }
+    if let Some(u) = &cli.database_url {
+        config.database_url = u.clone();
+    }
+    if let Some(u) = &cli.public_url {
+        config.public_url = u.trim_end_matches('/').to_string();
+    }
+    Ok(config)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into())).with_writer(std::io::stderr).init();
+    let cli = Cli::parse();
+    let config = load_config(&cli)?;
+    match cli.command {
+        Command::Serve { dev } => {
+            let app = App::open(config, dev).await?;
+            if !dev && app.notifier.channel() == "log" {
+                tracing::warn!("OTP delivery is 'log': codes are only kept in the outbox table. Configure otp.delivery = webhook or smtp for real use.");
+            }
+            yunting::server::run(app).await
+        }
+        Command::Demo { if_empty } => {
+            let app = App::open(config, false).await?;
+            let saved = app.config.data_dir.join("demo.json");
+            if yunting::demo::has_data(&app).await? {
+                if if_empty {
+                    match std::fs::read_to_string(&saved) {
+                        Ok(s) => println!("{s}"),
+                        Err(_) => eprintln!("the database already holds data; demo not seeded"),
+                    }
+                    return Ok(());
+                }
+                anyhow::bail!("the database already holds a commission; use a fresh data dir (or --if-empty)");
+            }
+            let out = yunting::demo::seed(&app).await?;
+            let text = serde_json::to_string_pretty(&out)?;
+            yunting::app::write_private(&saved, text.as_bytes()).with_context(|| format!("saving {}", saved.display()))?;
+            println!("{text}");
+            Ok(())
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let app = App::open(config, false).await?;
+            let (n, problems) = yunting::audit::verify_database(&app.db).await?;
+            if problems.is_empty() {
+                println!("审计链完整 / audit chain intact: {n} entries verified");
+                Ok(())
+            } else {
+                for p in &problems {
+                    println!("FAIL {p}");
+                }
+                println!("审计链校验失败 / audit chain verification FAILED: {} problem(s) in {n} entries", problems.len());
+                std::process::exit(1);
+            }
+        }
+        Command::Migrate => {
+            App::open(config, false).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+    }
+}

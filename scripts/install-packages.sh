@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Yunting needs. `run`: building and running the server.
+# `test`: also PostgreSQL, Chromium, Node.js/npm and the CJK font for the test suite.
+set -euo pipefail
+what=${1:-run}
+pkgs=(pkg-config ca-certificates curl)
+if [ "$what" = test ]; then
+  pkgs+=(postgresql chromium fonts-noto-cjk python3)
+  command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

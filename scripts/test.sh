@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh Debian 12 machine: installs what it needs, starts
+# PostgreSQL on loopback, runs the Rust tests on SQLite and PostgreSQL, then the
+# real-browser test (headless Debian Chromium) against a running server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+./scripts/install-packages.sh test
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+pgdir=$(mktemp -d /tmp/yunting-pg.XXXXXX)
+server_pid=""
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  "$root/scripts/pg-test-server.sh" stop "$pgdir"
+}
+trap cleanup EXIT
+pgport=$(free_port)
+./scripts/pg-test-server.sh start "$pgdir" "$pgport"
+export YUNTING_TEST_PG_URL="postgres://postgres@127.0.0.1:$pgport/postgres"
+echo "PostgreSQL on 127.0.0.1:$pgport"
+
+cargo build --all-targets
+cargo test --all-targets 2>&1 | tee /tmp/yunting-cargo-test.log
+test "${PIPESTATUS[0]}" -eq 0
+
+# Real browser: the console and the party's phone page against the real server.
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+work=$(mktemp -d /tmp/yunting-browser.XXXXXX)
+port=$(free_port)
+base="http://127.0.0.1:$port"
+./target/debug/yunting --data-dir "$work/data" --public-url "$base" demo > "$work/demo.json"
+YUNTING_HTTP_ADDR="127.0.0.1:$port" YUNTING_HTTPS_ADDR=off ./target/debug/yunting --data-dir "$work/data" --public-url "$base" serve --dev > "$work/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 50); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.2; done
+YT_BASE="$base" YT_DEMO="$work/demo.json" node tests/browser/console_party.mjs
+kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+./target/debug/yunting --data-dir "$work/data" audit verify
+rm -rf "$work"
+echo "all tests passed"

@@ -29,11 +29,18 @@ impl std::ops::Deref for App {
 
 impl App {
     pub async fn open(config: Config, dev: bool) -> Result<App> {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
         let secret = load_or_create_secret(&config.data_dir.join("server.key"))?;
         let db = Db::connect(&config.database_url).await?;
         let notifier = Notifier::new(config.otp.clone(), dev);
-        Ok(App(Arc::new(AppInner { key: ServerKey::new(&secret), config, db, notifier, dev })))
+        Ok(App(Arc::new(AppInner {
+            key: ServerKey::new(&secret),
+            config,
+            db,
+            notifier,
+            dev,
+        })))
     }
 }
 
@@ -44,7 +51,12 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
     f.write_all(bytes)?;
     f.sync_all()?;
     Ok(())
@@ -54,7 +66,11 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
 fn load_or_create_secret(path: &Path) -> Result<Vec<u8>> {
     if path.exists() {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        anyhow::ensure!(bytes.len() >= 32, "{} is too short to be a server key", path.display());
+        anyhow::ensure!(
+            bytes.len() >= 32,
+            "{} is too short to be a server key",
+            path.display()
+        );
         return Ok(bytes);
     }
     let bytes = crate::crypto::random_bytes::<32>().to_vec();

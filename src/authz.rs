@@ -128,10 +128,14 @@ pub fn case_access(who: &Principal, case: &CaseFacts) -> CaseAccess {
                 return CaseAccess::Hidden;
             }
             match s.role {
-                StaffRole::Clerk => CaseAccess::Granted(vec![Read, Edit, Transition, Invite, Audit]),
+                StaffRole::Clerk => {
+                    CaseAccess::Granted(vec![Read, Edit, Transition, Invite, Audit])
+                }
                 StaffRole::Admin => CaseAccess::Granted(vec![Read, Audit]),
                 StaffRole::Arbitrator => {
-                    if case.arbitrator_id == Some(s.user_id) || case.presiding_ids.contains(&s.user_id) {
+                    if case.arbitrator_id == Some(s.user_id)
+                        || case.presiding_ids.contains(&s.user_id)
+                    {
                         CaseAccess::Granted(vec![Read, Transition, Invite])
                     } else {
                         CaseAccess::Denied
@@ -158,7 +162,9 @@ pub enum CommissionAction {
 }
 
 pub fn commission_allows(who: &Principal, action: CommissionAction) -> bool {
-    let Some(s) = who.staff() else { return matches!(who, Principal::System) };
+    let Some(s) = who.staff() else {
+        return matches!(who, Principal::System);
+    };
     match action {
         CommissionAction::CreateCase => s.role == StaffRole::Clerk,
         CommissionAction::ManageUsers => s.role == StaffRole::Admin,
@@ -171,27 +177,62 @@ mod tests {
     use super::*;
 
     fn staff(role: StaffRole, id: i64, commission: i64) -> Principal {
-        Principal::Staff(StaffPrincipal { user_id: id, commission_id: commission, role, display_name: String::new() })
+        Principal::Staff(StaffPrincipal {
+            user_id: id,
+            commission_id: commission,
+            role,
+            display_name: String::new(),
+        })
     }
 
     fn party(case_id: i64, commission: i64) -> Principal {
-        Principal::Party(PartyPrincipal { invitation_id: 1, case_id, hearing_id: None, commission_id: commission, role: InviteeRole::Applicant, party_id: Some(1), name: String::new() })
+        Principal::Party(PartyPrincipal {
+            invitation_id: 1,
+            case_id,
+            hearing_id: None,
+            commission_id: commission,
+            role: InviteeRole::Applicant,
+            party_id: Some(1),
+            name: String::new(),
+        })
     }
 
     #[test]
     fn matrix() {
-        let case = CaseFacts { case_id: 7, commission_id: 1, arbitrator_id: Some(10), presiding_ids: vec![11], mediator_ids: vec![12] };
+        let case = CaseFacts {
+            case_id: 7,
+            commission_id: 1,
+            arbitrator_id: Some(10),
+            presiding_ids: vec![11],
+            mediator_ids: vec![12],
+        };
         assert!(case_access(&staff(StaffRole::Clerk, 1, 1), &case).allows(Permission::Edit));
         assert!(!case_access(&staff(StaffRole::Admin, 2, 1), &case).allows(Permission::Edit));
         assert!(case_access(&staff(StaffRole::Admin, 2, 1), &case).allows(Permission::Read));
-        assert!(case_access(&staff(StaffRole::Arbitrator, 10, 1), &case).allows(Permission::Transition));
-        assert!(case_access(&staff(StaffRole::Arbitrator, 11, 1), &case).allows(Permission::Invite));
-        assert_eq!(case_access(&staff(StaffRole::Arbitrator, 13, 1), &case), CaseAccess::Denied);
+        assert!(
+            case_access(&staff(StaffRole::Arbitrator, 10, 1), &case).allows(Permission::Transition)
+        );
+        assert!(
+            case_access(&staff(StaffRole::Arbitrator, 11, 1), &case).allows(Permission::Invite)
+        );
+        assert_eq!(
+            case_access(&staff(StaffRole::Arbitrator, 13, 1), &case),
+            CaseAccess::Denied
+        );
         assert!(case_access(&staff(StaffRole::Mediator, 12, 1), &case).allows(Permission::Read));
         assert!(!case_access(&staff(StaffRole::Mediator, 12, 1), &case).allows(Permission::Invite));
-        assert_eq!(case_access(&staff(StaffRole::Mediator, 14, 1), &case), CaseAccess::Denied);
-        assert_eq!(case_access(&staff(StaffRole::Clerk, 1, 2), &case), CaseAccess::Hidden);
-        assert_eq!(case_access(&party(7, 1), &case), CaseAccess::Granted(vec![Permission::Read]));
+        assert_eq!(
+            case_access(&staff(StaffRole::Mediator, 14, 1), &case),
+            CaseAccess::Denied
+        );
+        assert_eq!(
+            case_access(&staff(StaffRole::Clerk, 1, 2), &case),
+            CaseAccess::Hidden
+        );
+        assert_eq!(
+            case_access(&party(7, 1), &case),
+            CaseAccess::Granted(vec![Permission::Read])
+        );
         assert_eq!(case_access(&party(8, 1), &case), CaseAccess::Denied);
         assert_eq!(case_access(&party(7, 2), &case), CaseAccess::Hidden);
     }

@@ -88,8 +88,13 @@ impl Config {
     /// and the process environment.
     pub fn load(path: Option<&Path>) -> Result<Self> {
         let file = match path {
-            Some(p) => Some(std::fs::read_to_string(p).with_context(|| format!("reading config file {}", p.display()))?),
-            None if Path::new("yunting.toml").exists() => Some(std::fs::read_to_string("yunting.toml")?),
+            Some(p) => Some(
+                std::fs::read_to_string(p)
+                    .with_context(|| format!("reading config file {}", p.display()))?,
+            ),
+            None if Path::new("yunting.toml").exists() => {
+                Some(std::fs::read_to_string("yunting.toml")?)
+            }
             None => None,
         };
         let env: Vec<(String, String)> = std::env::vars().collect();
@@ -102,14 +107,26 @@ impl Config {
             Some(text) => toml::from_str(text).context("parsing the TOML configuration")?,
             None => FileConfig::default(),
         };
-        let get = |k: &str| env.iter().find(|(name, _)| name == k).map(|(_, v)| v.clone());
+        let get = |k: &str| {
+            env.iter()
+                .find(|(name, _)| name == k)
+                .map(|(_, v)| v.clone())
+        };
         let addr = |v: Option<String>| v.filter(|s| !s.is_empty() && s != "off");
 
-        let data_dir = get("YUNTING_DATA_DIR").map(PathBuf::from).or(f.data_dir).unwrap_or_else(|| PathBuf::from("./data"));
+        let data_dir = get("YUNTING_DATA_DIR")
+            .map(PathBuf::from)
+            .or(f.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./data"));
         let database_url = get("YUNTING_DATABASE_URL")
             .or_else(|| get("DATABASE_URL"))
             .or(f.database_url)
-            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("yunting.db").display()));
+            .unwrap_or_else(|| {
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    data_dir.join("yunting.db").display()
+                )
+            });
         let http_addr = match get("YUNTING_HTTP_ADDR") {
             Some(v) => addr(Some(v)),
             None => addr(f.http_addr.or(Some("127.0.0.1:8080".into()))),
@@ -126,11 +143,22 @@ impl Config {
         if !(public_url.starts_with("https://") || public_url.starts_with("http://")) {
             bail!("public_url must start with https:// or http://, got {public_url:?}");
         }
-        let tls_cert = get("YUNTING_TLS_CERT").map(PathBuf::from).or(f.tls_cert).unwrap_or_else(|| data_dir.join("tls").join("cert.pem"));
-        let tls_key = get("YUNTING_TLS_KEY").map(PathBuf::from).or(f.tls_key).unwrap_or_else(|| data_dir.join("tls").join("key.pem"));
-        let recordings_dir = get("YUNTING_RECORDINGS_DIR").map(PathBuf::from).or(f.recordings_dir).unwrap_or_else(|| PathBuf::from("./recordings"));
+        let tls_cert = get("YUNTING_TLS_CERT")
+            .map(PathBuf::from)
+            .or(f.tls_cert)
+            .unwrap_or_else(|| data_dir.join("tls").join("cert.pem"));
+        let tls_key = get("YUNTING_TLS_KEY")
+            .map(PathBuf::from)
+            .or(f.tls_key)
+            .unwrap_or_else(|| data_dir.join("tls").join("key.pem"));
+        let recordings_dir = get("YUNTING_RECORDINGS_DIR")
+            .map(PathBuf::from)
+            .or(f.recordings_dir)
+            .unwrap_or_else(|| PathBuf::from("./recordings"));
         let utc_offset_hours = match get("YUNTING_UTC_OFFSET_HOURS") {
-            Some(v) => v.parse().context("YUNTING_UTC_OFFSET_HOURS must be an integer")?,
+            Some(v) => v
+                .parse()
+                .context("YUNTING_UTC_OFFSET_HOURS must be an integer")?,
             None => f.utc_offset_hours.unwrap_or(8),
         };
         if !(-12..=14).contains(&utc_offset_hours) {
@@ -138,11 +166,15 @@ impl Config {
         }
 
         let fo = f.otp.unwrap_or_default();
-        let delivery = get("YUNTING_OTP_DELIVERY").or(fo.delivery).unwrap_or_else(|| "log".into());
+        let delivery = get("YUNTING_OTP_DELIVERY")
+            .or(fo.delivery)
+            .unwrap_or_else(|| "log".into());
         let otp = match delivery.as_str() {
             "log" => OtpDelivery::Log,
             "webhook" => OtpDelivery::Webhook {
-                url: get("YUNTING_OTP_WEBHOOK_URL").or(fo.webhook_url).context("otp delivery 'webhook' needs YUNTING_OTP_WEBHOOK_URL (otp.webhook_url)")?,
+                url: get("YUNTING_OTP_WEBHOOK_URL").or(fo.webhook_url).context(
+                    "otp delivery 'webhook' needs YUNTING_OTP_WEBHOOK_URL (otp.webhook_url)",
+                )?,
                 secret: get("YUNTING_OTP_WEBHOOK_SECRET").or(fo.webhook_secret),
             },
             "smtp" => {
@@ -159,7 +191,9 @@ impl Config {
                     s.host = v;
                 }
                 if let Some(v) = get("YUNTING_SMTP_PORT") {
-                    s.port = v.parse().context("YUNTING_SMTP_PORT must be a port number")?;
+                    s.port = v
+                        .parse()
+                        .context("YUNTING_SMTP_PORT must be a port number")?;
                 }
                 if let Some(v) = get("YUNTING_SMTP_USERNAME") {
                     s.username = Some(v);
@@ -177,7 +211,9 @@ impl Config {
                     s.security = v;
                 }
                 if s.host.is_empty() || s.from.is_empty() || !s.to_template.contains("{phone}") {
-                    bail!("otp delivery 'smtp' needs host, from and a to_template containing {{phone}}");
+                    bail!(
+                        "otp delivery 'smtp' needs host, from and a to_template containing {{phone}}"
+                    );
                 }
                 if !["starttls", "tls", "none"].contains(&s.security.as_str()) {
                     bail!("smtp security must be starttls, tls or none");
@@ -187,7 +223,18 @@ impl Config {
             other => bail!("unknown otp delivery {other:?} (expected log, webhook or smtp)"),
         };
 
-        Ok(Config { http_addr, https_addr, public_url, data_dir, database_url, tls_cert, tls_key, recordings_dir, utc_offset_hours, otp })
+        Ok(Config {
+            http_addr,
+            https_addr,
+            public_url,
+            data_dir,
+            database_url,
+            tls_cert,
+            tls_key,
+            recordings_dir,
+            utc_offset_hours,
+            otp,
+        })
     }
 
     pub fn is_sqlite(&self) -> bool {
@@ -200,7 +247,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
@@ -217,11 +267,24 @@ mod tests {
     #[test]
     fn env_overrides_file() {
         let file = "public_url = \"https://a.example/\"\nhttps_addr = \"0.0.0.0:9443\"\n[otp]\ndelivery = \"webhook\"\nwebhook_url = \"http://127.0.0.1:9/sms\"\n";
-        let c = Config::from_parts(Some(file), &env(&[("YUNTING_HTTPS_ADDR", "off"), ("DATABASE_URL", "postgres://u@localhost/db")])).unwrap();
+        let c = Config::from_parts(
+            Some(file),
+            &env(&[
+                ("YUNTING_HTTPS_ADDR", "off"),
+                ("DATABASE_URL", "postgres://u@localhost/db"),
+            ]),
+        )
+        .unwrap();
         assert_eq!(c.public_url, "https://a.example");
         assert_eq!(c.https_addr, None);
         assert_eq!(c.database_url, "postgres://u@localhost/db");
-        assert_eq!(c.otp, OtpDelivery::Webhook { url: "http://127.0.0.1:9/sms".into(), secret: None });
+        assert_eq!(
+            c.otp,
+            OtpDelivery::Webhook {
+                url: "http://127.0.0.1:9/sms".into(),
+                secret: None
+            }
+        );
     }
 
     #[test]

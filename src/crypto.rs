@@ -9,7 +9,9 @@ use ring::{digest, hmac};
 
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];
-    SystemRandom::new().fill(&mut buf).expect("system randomness is available");
+    SystemRandom::new()
+        .fill(&mut buf)
+        .expect("system randomness is available");
     buf
 }
 
@@ -106,6 +108,9 @@ mod tests {
 
     #[test]
     fn sha256_known_vector() {
-        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

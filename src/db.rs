@@ -53,7 +53,9 @@ impl Db {
         if backend == Backend::Sqlite {
             ensure_sqlite_parent_dir(url)?;
         }
-        let mut opts = AnyPoolOptions::new().max_connections(if backend == Backend::Sqlite { 8 } else { 16 }).acquire_timeout(Duration::from_secs(10));
+        let mut opts = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+            .acquire_timeout(Duration::from_secs(10));
         if backend == Backend::Sqlite {
             opts = opts.after_connect(|conn, _meta| {
                 Box::pin(async move {
@@ -62,7 +64,10 @@ impl Db {
                 })
             });
         }
-        let pool = opts.connect(url).await.with_context(|| format!("connecting to the {} database", backend.name()))?;
+        let pool = opts
+            .connect(url)
+            .await
+            .with_context(|| format!("connecting to the {} database", backend.name()))?;
         let db = Db { pool, backend };
         db.migrate().await?;
         Ok(db)
@@ -83,21 +88,31 @@ impl Db {
     /// Begin a write transaction holding the audit chain's head.
     pub async fn write(&self) -> AppResult<WriteTx> {
         let mut tx = self.pool.begin().await?;
-        let (seq, hash): (i64, String) = sqlx::query_as("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash").fetch_one(&mut *tx).await?;
-        Ok(WriteTx { tx, seq, head: hash })
+        let (seq, hash): (i64, String) =
+            sqlx::query_as("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
+                .fetch_one(&mut *tx)
+                .await?;
+        Ok(WriteTx {
+            tx,
+            seq,
+            head: hash,
+        })
     }
 }
 
 fn ensure_sqlite_parent_dir(url: &str) -> Result<()> {
-    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
     let path = path.split('?').next().unwrap_or("");
     if path.is_empty() || path == ":memory:" {
         return Ok(());
     }
-    if let Some(parent) = std::path::Path::new(path).parent() {
-        if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-        }
+    if let Some(parent) = std::path::Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
     }
     Ok(())
 }
@@ -116,7 +131,18 @@ impl WriteTx {
         let seq = self.seq + 1;
         let at = crate::time::now_ms();
         let detail = entry.detail.to_string();
-        let hash = audit::entry_hash(seq, at, entry.commission_id, entry.case_id, &entry.actor, &entry.action, &entry.target, &detail, entry.ip.as_deref(), &self.head);
+        let hash = audit::entry_hash(
+            seq,
+            at,
+            entry.commission_id,
+            entry.case_id,
+            &entry.actor,
+            &entry.action,
+            &entry.target,
+            &detail,
+            entry.ip.as_deref(),
+            &self.head,
+        );
         sqlx::query("INSERT INTO audit_log (seq, at, commission_id, case_id, actor, action, target, detail, ip, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)")
             .bind(seq)
             .bind(at)
@@ -142,7 +168,11 @@ impl WriteTx {
     }
 
     pub async fn commit(mut self) -> AppResult<()> {
-        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1").bind(self.seq).bind(&self.head).execute(&mut *self.tx).await?;
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(self.seq)
+            .bind(&self.head)
+            .execute(&mut *self.tx)
+            .await?;
         self.tx.commit().await?;
         Ok(())
     }

@@ -19,7 +19,11 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
@@ -28,13 +32,25 @@ impl AppError {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
     }
     pub fn unauthenticated() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "请先登录或完成身份核验 / sign in or verify your identity first")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "请先登录或完成身份核验 / sign in or verify your identity first",
+        )
     }
     pub fn forbidden() -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", "您无权执行此操作 / you are not allowed to do this")
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "您无权执行此操作 / you are not allowed to do this",
+        )
     }
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("未找到 / not found: {what}"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("未找到 / not found: {what}"),
+        )
     }
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)
@@ -46,13 +62,23 @@ impl AppError {
         Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
     }
     pub fn internal(context: &str) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("服务器内部错误 / internal error ({context})"))
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("服务器内部错误 / internal error ({context})"),
+        )
     }
 }
 
 impl std::fmt::Display for AppError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
     }
 }
 
@@ -65,7 +91,10 @@ impl From<sqlx::Error> for AppError {
                 return AppError::conflict("conflict", "记录已存在 / this record already exists");
             }
             if db.is_foreign_key_violation() {
-                return AppError::invalid("invalid_reference", "引用的记录不存在 / a referenced record does not exist");
+                return AppError::invalid(
+                    "invalid_reference",
+                    "引用的记录不存在 / a referenced record does not exist",
+                );
             }
         }
         tracing::error!(error = %e, "database error");

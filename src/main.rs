@@ -7,7 +7,11 @@ use yunting::app::App;
 use yunting::config::Config;
 
 #[derive(Parser)]
-#[command(name = "yunting", version, about = "云庭 Yunting — remote hearings for labour-dispute arbitration commissions")]
+#[command(
+    name = "yunting",
+    version,
+    about = "云庭 Yunting — remote hearings for labour-dispute arbitration commissions"
+)]
 struct Cli {
     /// TOML configuration file (default: ./yunting.toml if present).
     #[arg(long, global = true, env = "YUNTING_CONFIG")]
@@ -58,7 +62,9 @@ enum AuditCommand {
 fn load_config(cli: &Cli) -> Result<Config> {
     let mut config = Config::load(cli.config.as_deref())?;
     if let Some(d) = &cli.data_dir {
-        let default_db = config.database_url.starts_with(&format!("sqlite://{}", config.data_dir.display()));
+        let default_db = config
+            .database_url
+            .starts_with(&format!("sqlite://{}", config.data_dir.display()));
         config.data_dir = d.clone();
         config.tls_cert = d.join("tls").join("cert.pem");
         config.tls_key = d.join("tls").join("key.pem");
@@ -77,14 +83,22 @@ fn load_config(cli: &Cli) -> Result<Config> {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into())).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let cli = Cli::parse();
     let config = load_config(&cli)?;
     match cli.command {
         Command::Serve { dev } => {
             let app = App::open(config, dev).await?;
             if !dev && app.notifier.channel() == "log" {
-                tracing::warn!("OTP delivery is 'log': codes are only kept in the outbox table. Configure otp.delivery = webhook or smtp for real use.");
+                tracing::warn!(
+                    "OTP delivery is 'log': codes are only kept in the outbox table. Configure otp.delivery = webhook or smtp for real use."
+                );
             }
             yunting::server::run(app).await
         }
@@ -99,15 +113,20 @@ async fn main() -> Result<()> {
                     }
                     return Ok(());
                 }
-                anyhow::bail!("the database already holds a commission; use a fresh data dir (or --if-empty)");
+                anyhow::bail!(
+                    "the database already holds a commission; use a fresh data dir (or --if-empty)"
+                );
             }
             let out = yunting::demo::seed(&app).await?;
             let text = serde_json::to_string_pretty(&out)?;
-            yunting::app::write_private(&saved, text.as_bytes()).with_context(|| format!("saving {}", saved.display()))?;
+            yunting::app::write_private(&saved, text.as_bytes())
+                .with_context(|| format!("saving {}", saved.display()))?;
             println!("{text}");
             Ok(())
         }
-        Command::Audit { command: AuditCommand::Verify } => {
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
             let app = App::open(config, false).await?;
             let (n, problems) = yunting::audit::verify_database(&app.db).await?;
             if problems.is_empty() {
@@ -117,7 +136,10 @@ async fn main() -> Result<()> {
                 for p in &problems {
                     println!("FAIL {p}");
                 }
-                println!("审计链校验失败 / audit chain verification FAILED: {} problem(s) in {n} entries", problems.len());
+                println!(
+                    "审计链校验失败 / audit chain verification FAILED: {} problem(s) in {n} entries",
+                    problems.len()
+                );
                 std::process::exit(1);
             }
         }

@@ -30,11 +30,21 @@ pub struct Notifier {
 impl Notifier {
     pub fn new(delivery: OtpDelivery, print: bool) -> Self {
         let key = match &delivery {
-            OtpDelivery::Webhook { secret: Some(s), .. } => Some(crate::crypto::ServerKey::new(s.as_bytes())),
+            OtpDelivery::Webhook {
+                secret: Some(s), ..
+            } => Some(crate::crypto::ServerKey::new(s.as_bytes())),
             _ => None,
         };
-        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().expect("http client");
-        Self { delivery, print, http, key }
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .expect("http client");
+        Self {
+            delivery,
+            print,
+            http,
+            key,
+        }
     }
 
     pub fn channel(&self) -> &'static str {
@@ -57,11 +67,21 @@ impl Notifier {
             }
             OtpDelivery::Webhook { url, .. } => {
                 let body = serde_json::to_vec(msg)?;
-                let mut req = self.http.post(url).header("content-type", "application/json");
+                let mut req = self
+                    .http
+                    .post(url)
+                    .header("content-type", "application/json");
                 if let Some(k) = &self.key {
-                    req = req.header("x-yunting-signature", format!("sha256={}", k.sign_hex(&body)));
+                    req = req.header(
+                        "x-yunting-signature",
+                        format!("sha256={}", k.sign_hex(&body)),
+                    );
                 }
-                let resp = req.body(body).send().await.context("webhook request failed")?;
+                let resp = req
+                    .body(body)
+                    .send()
+                    .await
+                    .context("webhook request failed")?;
                 if !resp.status().is_success() {
                     bail!("webhook answered {}", resp.status());
                 }
@@ -94,6 +114,10 @@ async fn send_smtp(cfg: &SmtpConfig, msg: &Message) -> Result<()> {
     if let (Some(u), Some(p)) = (&cfg.username, &cfg.password) {
         builder = builder.credentials(Credentials::new(u.clone(), p.clone()));
     }
-    builder.build().send(mail).await.context("smtp delivery failed")?;
+    builder
+        .build()
+        .send(mail)
+        .await
+        .context("smtp delivery failed")?;
     Ok(())
 }

@@ -25,9 +25,19 @@ pub async fn shutdown_signal() {
 }
 
 /// Serve plain HTTP on an already-bound listener until `stop` resolves.
-pub async fn serve_http(app: App, listener: TcpListener, stop: impl std::future::Future<Output = ()> + Send + 'static) -> Result<()> {
+pub async fn serve_http(
+    app: App,
+    listener: TcpListener,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<()> {
     let router = crate::http::router(app, false);
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(stop).await.context("HTTP server")
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(stop)
+    .await
+    .context("HTTP server")
 }
 
 pub async fn run(app: App) -> Result<()> {
@@ -36,7 +46,9 @@ pub async fn run(app: App) -> Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
 
     if let Some(addr) = app.config.http_addr.clone() {
-        let listener = TcpListener::bind(&addr).await.with_context(|| format!("binding HTTP {addr}"))?;
+        let listener = TcpListener::bind(&addr)
+            .await
+            .with_context(|| format!("binding HTTP {addr}"))?;
         tracing::info!("HTTP  on http://{}", listener.local_addr()?);
         let mut rx = stop_rx.clone();
         let app = app.clone();
@@ -49,20 +61,38 @@ pub async fn run(app: App) -> Result<()> {
     }
     if let Some(addr) = app.config.https_addr.clone() {
         crate::tls::ensure_certificate(&app.config)?;
-        let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&app.config.tls_cert, &app.config.tls_key).await.context("loading TLS certificate and key")?;
-        let sock: SocketAddr = addr.parse().with_context(|| format!("HTTPS address {addr}"))?;
+        let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(
+            &app.config.tls_cert,
+            &app.config.tls_key,
+        )
+        .await
+        .context("loading TLS certificate and key")?;
+        let sock: SocketAddr = addr
+            .parse()
+            .with_context(|| format!("HTTPS address {addr}"))?;
         let handle = axum_server::Handle::new();
         let router = crate::http::router(app.clone(), true);
         let server = axum_server::bind_rustls(sock, tls).handle(handle.clone());
-        tracing::info!("HTTPS on https://{sock} (links use {})", app.config.public_url);
+        tracing::info!(
+            "HTTPS on https://{sock} (links use {})",
+            app.config.public_url
+        );
         let mut rx = stop_rx.clone();
         tokio::spawn(async move {
             let _ = rx.wait_for(|s| *s).await;
             handle.graceful_shutdown(Some(Duration::from_secs(10)));
         });
-        tasks.spawn(async move { server.serve(router.into_make_service_with_connect_info::<SocketAddr>()).await.context("HTTPS server") });
+        tasks.spawn(async move {
+            server
+                .serve(router.into_make_service_with_connect_info::<SocketAddr>())
+                .await
+                .context("HTTPS server")
+        });
     }
-    anyhow::ensure!(!tasks.is_empty(), "both listeners are disabled; set http_addr or https_addr");
+    anyhow::ensure!(
+        !tasks.is_empty(),
+        "both listeners are disabled; set http_addr or https_addr"
+    );
 
     // Stop on a signal, or as soon as a listener fails (a port already taken, say).
     let early = tokio::select! {

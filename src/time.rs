@@ -13,7 +13,8 @@ pub const DAY_MS: i64 = 24 * HOUR_MS;
 
 /// The calendar year of `ms` in the commission's time zone (case numbers run per year).
 pub fn local_year(ms: i64, utc_offset_hours: i32) -> i64 {
-    let offset = FixedOffset::east_opt(utc_offset_hours * 3600).unwrap_or(FixedOffset::east_opt(0).unwrap());
+    let offset =
+        FixedOffset::east_opt(utc_offset_hours * 3600).unwrap_or(FixedOffset::east_opt(0).unwrap());
     let dt: DateTime<Utc> = DateTime::from_timestamp_millis(ms).unwrap_or_default();
     i64::from(dt.with_timezone(&offset).year())
 }
@@ -25,7 +26,9 @@ mod tests {
     #[test]
     fn year_changes_at_local_midnight() {
         // 2026-12-31T16:30:00Z is 2027-01-01 00:30 in China (UTC+8).
-        let ms = DateTime::parse_from_rfc3339("2026-12-31T16:30:00Z").unwrap().timestamp_millis();
+        let ms = DateTime::parse_from_rfc3339("2026-12-31T16:30:00Z")
+            .unwrap()
+            .timestamp_millis();
         assert_eq!(local_year(ms, 8), 2027);
         assert_eq!(local_year(ms, 0), 2026);
     }

@@ -46,12 +46,17 @@ pub fn verify(key: &ServerKey, token: &str, now_ms: i64) -> Result<InvitationCla
         return Err(TokenError::Malformed);
     }
     let (payload, tag) = token.split_once('.').ok_or(TokenError::Malformed)?;
-    let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| TokenError::Malformed)?;
+    let tag = URL_SAFE_NO_PAD
+        .decode(tag)
+        .map_err(|_| TokenError::Malformed)?;
     if !key.verify(&mac_input(payload), &tag) {
         return Err(TokenError::BadSignature);
     }
-    let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|_| TokenError::Malformed)?;
-    let claims: InvitationClaims = serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| TokenError::Malformed)?;
+    let claims: InvitationClaims =
+        serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)?;
     if claims.v != 1 {
         return Err(TokenError::Malformed);
     }
@@ -66,7 +71,13 @@ mod tests {
     use super::*;
 
     fn claims() -> InvitationClaims {
-        InvitationClaims { v: 1, i: 3, c: 9, r: "applicant".into(), e: 1_000 }
+        InvitationClaims {
+            v: 1,
+            i: 3,
+            c: 9,
+            r: "applicant".into(),
+            e: 1_000,
+        }
     }
 
     #[test]
@@ -81,12 +92,18 @@ mod tests {
         let key = ServerKey::new(b"secret");
         let t = sign(&key, &claims());
         assert_eq!(verify(&key, &t, 1_000), Err(TokenError::Expired));
-        assert_eq!(verify(&ServerKey::new(b"other"), &t, 0), Err(TokenError::BadSignature));
+        assert_eq!(
+            verify(&ServerKey::new(b"other"), &t, 0),
+            Err(TokenError::BadSignature)
+        );
         let mut other = claims();
         other.c = 10;
         let forged_payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&other).unwrap());
         let tag = t.split_once('.').unwrap().1;
-        assert_eq!(verify(&key, &format!("{forged_payload}.{tag}"), 0), Err(TokenError::BadSignature));
+        assert_eq!(
+            verify(&key, &format!("{forged_payload}.{tag}"), 0),
+            Err(TokenError::BadSignature)
+        );
         assert_eq!(verify(&key, "garbage", 0), Err(TokenError::Malformed));
         assert_eq!(verify(&key, "a.!!!", 0), Err(TokenError::Malformed));
     }

@@ -14,7 +14,13 @@ pub const COOKIE: &str = "yt_session";
 pub const STAFF_TTL_MS: i64 = 12 * HOUR_MS;
 pub const PARTY_TTL_MS: i64 = 12 * HOUR_MS;
 
-pub async fn create(tx: &mut Transaction<'static, Any>, kind: &str, user_id: Option<i64>, invitation_id: Option<i64>, ttl_ms: i64) -> AppResult<String> {
+pub async fn create(
+    tx: &mut Transaction<'static, Any>,
+    kind: &str,
+    user_id: Option<i64>,
+    invitation_id: Option<i64>,
+    ttl_ms: i64,
+) -> AppResult<String> {
     let token = random_token();
     let now = now_ms();
     sqlx::query("INSERT INTO sessions (token_hash, kind, user_id, invitation_id, created_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6)")
@@ -30,7 +36,11 @@ pub async fn create(tx: &mut Transaction<'static, Any>, kind: &str, user_id: Opt
 }
 
 pub async fn revoke(db: &Db, token: &str) -> AppResult<()> {
-    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2").bind(now_ms()).bind(sha256_hex(token.as_bytes())).execute(&db.pool).await?;
+    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2")
+        .bind(now_ms())
+        .bind(sha256_hex(token.as_bytes()))
+        .execute(&db.pool)
+        .await?;
     Ok(())
 }
 
@@ -61,12 +71,19 @@ pub async fn resolve(db: &Db, token: &str) -> AppResult<Option<Principal>> {
     let now = now_ms();
     let row: Option<(String, Option<i64>, Option<i64>)> =
         sqlx::query_as("SELECT kind, user_id, invitation_id FROM sessions WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2").bind(sha256_hex(token.as_bytes())).bind(now).fetch_optional(&db.pool).await?;
-    let Some((kind, user_id, invitation_id)) = row else { return Ok(None) };
+    let Some((kind, user_id, invitation_id)) = row else {
+        return Ok(None);
+    };
     match (kind.as_str(), user_id, invitation_id) {
         ("staff", Some(uid), _) => {
             let u: Option<StaffRow> = sqlx::query_as("SELECT id, commission_id, role, display_name FROM users WHERE id = $1 AND active = 1").bind(uid).fetch_optional(&db.pool).await?;
             Ok(u.and_then(|u| {
-                Some(Principal::Staff(StaffPrincipal { user_id: u.id, commission_id: u.commission_id, role: StaffRole::parse(&u.role)?, display_name: u.display_name }))
+                Some(Principal::Staff(StaffPrincipal {
+                    user_id: u.id,
+                    commission_id: u.commission_id,
+                    role: StaffRole::parse(&u.role)?,
+                    display_name: u.display_name,
+                }))
             }))
         }
         ("party", _, Some(iid)) => {

@@ -24,7 +24,10 @@ pub fn validate(number: &str) -> Result<(), &'static str> {
 mod tests {
     #[test]
     fn formats_like_the_commission() {
-        assert_eq!(super::format("穗劳人仲案", 2026, 123), "穗劳人仲案〔2026〕123号");
+        assert_eq!(
+            super::format("穗劳人仲案", 2026, 123),
+            "穗劳人仲案〔2026〕123号"
+        );
         assert!(super::validate("穗劳人仲案〔2026〕123号").is_ok());
         assert!(super::validate("2026-123").is_err());
         assert!(super::validate("").is_err());

@@ -28,12 +28,18 @@ impl CaseStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransitionError {
     /// `to` cannot follow `from`.
-    Illegal { from: CaseStatus, to: CaseStatus },
+    Illegal {
+        from: CaseStatus,
+        to: CaseStatus,
+    },
     /// Closing needs a method, and only closing takes one.
     MethodRequired,
     MethodNotAllowed,
     /// This closing method is not possible from this status.
-    MethodIllegal { from: CaseStatus, method: ClosingMethod },
+    MethodIllegal {
+        from: CaseStatus,
+        method: ClosingMethod,
+    },
     /// Going back (adjournment) needs a reason on the record.
     ReasonRequired,
 }
@@ -41,35 +47,64 @@ pub enum TransitionError {
 impl std::fmt::Display for TransitionError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            TransitionError::Illegal { from, to } => write!(f, "案件状态不能从「{}」变为「{}」 / a case cannot go from {from} to {to}", from.label_zh(), to.label_zh()),
-            TransitionError::MethodRequired => write!(f, "结案须注明结案方式 / closing a case needs a closing_method"),
-            TransitionError::MethodNotAllowed => write!(f, "只有结案时才能填写结案方式 / closing_method is only for closing"),
-            TransitionError::MethodIllegal { from, method } => write!(f, "「{}」状态下不能以该方式结案 / cannot close by {method} from {from}", from.label_zh()),
+            TransitionError::Illegal { from, to } => write!(
+                f,
+                "案件状态不能从「{}」变为「{}」 / a case cannot go from {from} to {to}",
+                from.label_zh(),
+                to.label_zh()
+            ),
+            TransitionError::MethodRequired => write!(
+                f,
+                "结案须注明结案方式 / closing a case needs a closing_method"
+            ),
+            TransitionError::MethodNotAllowed => write!(
+                f,
+                "只有结案时才能填写结案方式 / closing_method is only for closing"
+            ),
+            TransitionError::MethodIllegal { from, method } => write!(
+                f,
+                "「{}」状态下不能以该方式结案 / cannot close by {method} from {from}",
+                from.label_zh()
+            ),
             TransitionError::ReasonRequired => write!(f, "须说明理由 / a reason is required"),
         }
     }
 }
 
 /// Decide whether a transition is allowed. Pure: the caller applies it.
-pub fn check_transition(from: CaseStatus, to: CaseStatus, method: Option<ClosingMethod>, reason: Option<&str>) -> Result<(), TransitionError> {
+pub fn check_transition(
+    from: CaseStatus,
+    to: CaseStatus,
+    method: Option<ClosingMethod>,
+    reason: Option<&str>,
+) -> Result<(), TransitionError> {
     use CaseStatus::*;
     use ClosingMethod::*;
     let has_reason = reason.is_some_and(|r| !r.trim().is_empty());
     if to == Closed {
-        let Some(m) = method else { return Err(TransitionError::MethodRequired) };
+        let Some(m) = method else {
+            return Err(TransitionError::MethodRequired);
+        };
         let ok = match from {
             Accepted => matches!(m, Rejection | Withdrawal | Mediation),
             AwaitingHearing => matches!(m, Withdrawal | DeemedWithdrawal | Mediation),
             HearingClosed => matches!(m, Award | Mediation | Withdrawal | DeemedWithdrawal),
             InHearing | Closed => return Err(TransitionError::Illegal { from, to }),
         };
-        return if ok { Ok(()) } else { Err(TransitionError::MethodIllegal { from, method: m }) };
+        return if ok {
+            Ok(())
+        } else {
+            Err(TransitionError::MethodIllegal { from, method: m })
+        };
     }
     if method.is_some() {
         return Err(TransitionError::MethodNotAllowed);
     }
     match (from, to) {
-        (Accepted, AwaitingHearing) | (AwaitingHearing, InHearing) | (InHearing, HearingClosed) | (HearingClosed, AwaitingHearing) => Ok(()),
+        (Accepted, AwaitingHearing)
+        | (AwaitingHearing, InHearing)
+        | (InHearing, HearingClosed)
+        | (HearingClosed, AwaitingHearing) => Ok(()),
         (InHearing, AwaitingHearing) => {
             if has_reason {
                 Ok(())
@@ -97,7 +132,13 @@ mod tests {
 
     #[test]
     fn out_of_order_is_refused() {
-        assert_eq!(check_transition(Accepted, InHearing, None, None), Err(TransitionError::Illegal { from: Accepted, to: InHearing }));
+        assert_eq!(
+            check_transition(Accepted, InHearing, None, None),
+            Err(TransitionError::Illegal {
+                from: Accepted,
+                to: InHearing
+            })
+        );
         assert!(check_transition(Closed, AwaitingHearing, None, None).is_err());
         assert!(check_transition(InHearing, Closed, Some(Mediation), None).is_err());
         assert!(check_transition(Accepted, Accepted, None, None).is_err());
@@ -106,15 +147,30 @@ mod tests {
     #[test]
     fn closing_methods_depend_on_where_the_case_is() {
         assert!(check_transition(Accepted, Closed, Some(Rejection), None).is_ok());
-        assert_eq!(check_transition(Accepted, Closed, Some(Award), None), Err(TransitionError::MethodIllegal { from: Accepted, method: Award }));
+        assert_eq!(
+            check_transition(Accepted, Closed, Some(Award), None),
+            Err(TransitionError::MethodIllegal {
+                from: Accepted,
+                method: Award
+            })
+        );
         assert!(check_transition(HearingClosed, Closed, Some(Rejection), None).is_err());
-        assert_eq!(check_transition(HearingClosed, Closed, None, None), Err(TransitionError::MethodRequired));
-        assert_eq!(check_transition(Accepted, AwaitingHearing, Some(Award), None), Err(TransitionError::MethodNotAllowed));
+        assert_eq!(
+            check_transition(HearingClosed, Closed, None, None),
+            Err(TransitionError::MethodRequired)
+        );
+        assert_eq!(
+            check_transition(Accepted, AwaitingHearing, Some(Award), None),
+            Err(TransitionError::MethodNotAllowed)
+        );
     }
 
     #[test]
     fn adjourning_needs_a_reason() {
-        assert_eq!(check_transition(InHearing, AwaitingHearing, None, Some("  ")), Err(TransitionError::ReasonRequired));
+        assert_eq!(
+            check_transition(InHearing, AwaitingHearing, None, Some("  ")),
+            Err(TransitionError::ReasonRequired)
+        );
         assert!(check_transition(InHearing, AwaitingHearing, None, Some("申请人网络中断")).is_ok());
     }
 }

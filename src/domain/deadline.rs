@@ -10,7 +10,10 @@ pub const EXTENSION_DAYS: i64 = 15;
 /// The deadline of a case, given its own acceptance, the acceptance times of counterclaims
 /// merged into its hearing, and whether an extension was approved.
 pub fn deadline_at(accepted_at: i64, merged_counterclaims_accepted: &[i64], extended: bool) -> i64 {
-    let start = merged_counterclaims_accepted.iter().copied().fold(accepted_at, i64::max);
+    let start = merged_counterclaims_accepted
+        .iter()
+        .copied()
+        .fold(accepted_at, i64::max);
     start + (BASE_DAYS + if extended { EXTENSION_DAYS } else { 0 }) * DAY_MS
 }
 

@@ -11,7 +11,11 @@ pub fn resident_id_check_char(first17: &str) -> Option<char> {
     if first17.len() != 17 || !first17.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let sum: u32 = first17.bytes().zip(ID_WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
+    let sum: u32 = first17
+        .bytes()
+        .zip(ID_WEIGHTS)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
     Some(ID_CHECK[(sum % 11) as usize])
 }
 
@@ -38,7 +42,9 @@ pub fn resident_id(input: &str) -> Result<String, &'static str> {
 }
 
 const USCC_CHARS: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const USCC_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 
 pub fn uscc_check_char(first17: &str) -> Option<char> {
     if first17.chars().count() != 17 {
@@ -69,10 +75,21 @@ pub fn social_credit_code(input: &str) -> Result<String, &'static str> {
 
 /// Normalise a mainland mobile number to its 11 digits.
 pub fn mobile_phone(input: &str) -> Result<String, &'static str> {
-    let p: String = input.trim().chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-    let p = p.strip_prefix("+86").or_else(|| p.strip_prefix("0086")).unwrap_or(&p);
+    let p: String = input
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-'))
+        .collect();
+    let p = p
+        .strip_prefix("+86")
+        .or_else(|| p.strip_prefix("0086"))
+        .unwrap_or(&p);
     let b = p.as_bytes();
-    if b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]) && b.iter().all(u8::is_ascii_digit) {
+    if b.len() == 11
+        && b[0] == b'1'
+        && (b'3'..=b'9').contains(&b[1])
+        && b.iter().all(u8::is_ascii_digit)
+    {
         Ok(p.to_string())
     } else {
         Err("手机号码格式不正确 / not a valid mainland mobile number (11 digits starting 13–19)")
@@ -87,7 +104,9 @@ pub fn display_name(input: &str) -> Result<String, &'static str> {
         return Err("姓名/名称须为1至100个字符 / a name has 1 to 100 characters");
     }
     if n.chars().any(|c| c.is_control() || c == '<' || c == '>') {
-        return Err("姓名/名称含有不允许的字符 / the name contains characters that are not allowed");
+        return Err(
+            "姓名/名称含有不允许的字符 / the name contains characters that are not allowed",
+        );
     }
     Ok(n.to_string())
 }
@@ -100,9 +119,13 @@ pub fn free_text(input: &str, max_chars: usize) -> Result<String, String> {
         return Err("内容不能为空 / must not be empty".into());
     }
     if t.chars().count() > max_chars {
-        return Err(format!("内容不能超过{max_chars}个字符 / at most {max_chars} characters"));
+        return Err(format!(
+            "内容不能超过{max_chars}个字符 / at most {max_chars} characters"
+        ));
     }
-    if t.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+    if t.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
         return Err("内容含有控制字符 / contains control characters".into());
     }
     Ok(t.to_string())
@@ -110,12 +133,18 @@ pub fn free_text(input: &str, max_chars: usize) -> Result<String, String> {
 
 /// Build a valid resident ID from its first 17 digits (used by the demo and tests).
 pub fn resident_id_with_check(first17: &str) -> String {
-    format!("{first17}{}", resident_id_check_char(first17).expect("17 digits"))
+    format!(
+        "{first17}{}",
+        resident_id_check_char(first17).expect("17 digits")
+    )
 }
 
 /// Build a valid social credit code from its first 17 characters.
 pub fn social_credit_code_with_check(first17: &str) -> String {
-    format!("{first17}{}", uscc_check_char(first17).expect("17 valid characters"))
+    format!(
+        "{first17}{}",
+        uscc_check_char(first17).expect("17 valid characters")
+    )
 }
 
 #[cfg(test)]
@@ -125,7 +154,10 @@ mod tests {
     #[test]
     fn resident_ids() {
         // The GB 11643 example number.
-        assert_eq!(resident_id("11010519491231002x"), Ok("11010519491231002X".into()));
+        assert_eq!(
+            resident_id("11010519491231002x"),
+            Ok("11010519491231002X".into())
+        );
         assert!(resident_id("110105194912310021").is_err());
         assert!(resident_id("1101051949123100").is_err());
         assert!(resident_id("110105194913310028").is_err());

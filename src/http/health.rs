@@ -8,6 +8,15 @@ use serde_json::{Value, json};
 
 pub async fn healthz(State(app): State<App>) -> (StatusCode, Json<Value>) {
     let ok = app.db.ping().await;
-    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(json!({ "status": if ok { "ok" } else { "degraded" }, "version": env!("CARGO_PKG_VERSION"), "database": { "backend": app.db.backend.name(), "ok": ok } })))
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(
+            json!({ "status": if ok { "ok" } else { "degraded" }, "version": env!("CARGO_PKG_VERSION"), "database": { "backend": app.db.backend.name(), "ok": ok } }),
+        ),
+    )
 }

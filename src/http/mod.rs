@@ -33,13 +33,22 @@ pub fn router(app: App, https: bool) -> Router {
         .route("/api/cases", get(cases::list).post(cases::create))
         .route("/api/cases/{id}", get(cases::get))
         .route("/api/cases/{id}/parties", post(cases::add_party))
-        .route("/api/cases/{id}/parties/{party_id}/agents", post(cases::add_agent))
+        .route(
+            "/api/cases/{id}/parties/{party_id}/agents",
+            post(cases::add_agent),
+        )
         .route("/api/cases/{id}/claims", post(cases::add_claim))
-        .route("/api/cases/{id}/counterclaims", post(cases::add_counterclaim))
+        .route(
+            "/api/cases/{id}/counterclaims",
+            post(cases::add_counterclaim),
+        )
         .route("/api/cases/{id}/procedure", post(cases::change_procedure))
         .route("/api/cases/{id}/transition", post(cases::transition))
         .route("/api/cases/{id}/hearings", post(cases::create_hearing))
-        .route("/api/cases/{id}/invitations", get(invitations::list).post(invitations::create))
+        .route(
+            "/api/cases/{id}/invitations",
+            get(invitations::list).post(invitations::create),
+        )
         .route("/api/cases/{id}/audit", get(cases::audit_trail))
         .route("/api/hearings/{id}", get(cases::get_hearing))
         .route("/api/invitations/{id}/revoke", post(invitations::revoke))

@@ -9,22 +9,29 @@ use crate::authz::Principal;
 use crate::domain::masking;
 use crate::error::{AppError, AppResult};
 use crate::store::{commissions, identity, invitations, views};
+use axum::Json;
 use axum::extract::{Extension, State};
 use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 async fn commission_of(app: &App, case_id: i64) -> AppResult<commissions::Commission> {
     let mut conn = app.db.pool.acquire().await?;
-    let (cid,): (i64,) = sqlx::query_as("SELECT commission_id FROM cases WHERE id = $1").bind(case_id).fetch_one(&mut *conn).await?;
+    let (cid,): (i64,) = sqlx::query_as("SELECT commission_id FROM cases WHERE id = $1")
+        .bind(case_id)
+        .fetch_one(&mut *conn)
+        .await?;
     commissions::get(&mut conn, cid).await
 }
 
 /// What the holder of a link may see before proving who they are: enough to recognise
 /// their case, nothing more (name and phone masked).
-pub async fn open(State(app): State<App>, Meta(meta): Meta, ApiPath(token): ApiPath<String>) -> AppResult<Json<Value>> {
+pub async fn open(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    ApiPath(token): ApiPath<String>,
+) -> AppResult<Json<Value>> {
     let mut tx = app.db.write().await?;
     let inv = invitations::resolve_token(tx.conn(), &app, &token).await?;
     let commission = commission_of(&app, inv.case_id).await?;
@@ -37,7 +44,9 @@ pub async fn open(State(app): State<App>, Meta(meta): Meta, ApiPath(token): ApiP
         None => views::hearing_case_numbers(tx.conn(), case_id).await?,
     };
     let hearing_view = match hearing {
-        Some(h) => views::hearing(tx.conn(), h).await?.map(|v| json!({"id": v.id, "scheduled_at": v.scheduled_at})),
+        Some(h) => views::hearing(tx.conn(), h)
+            .await?
+            .map(|v| json!({"id": v.id, "scheduled_at": v.scheduled_at})),
         None => None,
     };
     tx.audit(AuditEntry {
@@ -69,17 +78,28 @@ pub struct IdentityBody {
     id_last6: String,
 }
 
-pub async fn identity(State(app): State<App>, Meta(meta): Meta, ApiPath(token): ApiPath<String>, ApiJson(body): ApiJson<IdentityBody>) -> AppResult<Json<Value>> {
+pub async fn identity(
+    State(app): State<App>,
+    Meta(meta): Meta,
+    ApiPath(token): ApiPath<String>,
+    ApiJson(body): ApiJson<IdentityBody>,
+) -> AppResult<Json<Value>> {
     if body.name.chars().count() > 100 || body.id_last6.chars().count() > 12 {
-        return Err(AppError::invalid("invalid_field", "输入过长 / input too long"));
+        return Err(AppError::invalid(
+            "invalid_field",
+            "输入过长 / input too long",
+        ));
     }
     let inv = {
         let mut conn = app.db.pool.acquire().await?;
         invitations::resolve_token(&mut conn, &app, &token).await?
     };
     let commission = commission_of(&app, inv.case_id).await?;
-    let sent = identity::request_code(&app, &inv, commission.id, &body.name, &body.id_last6, &meta).await?;
-    Ok(Json(json!({ "sent": true, "phone": sent.phone_masked, "expires_in": identity::CODE_TTL_MS / 1000, "resend_after": identity::RESEND_AFTER_MS / 1000 })))
+    let sent = identity::request_code(&app, &inv, commission.id, &body.name, &body.id_last6, &meta)
+        .await?;
+    Ok(Json(
+        json!({ "sent": true, "phone": sent.phone_masked, "expires_in": identity::CODE_TTL_MS / 1000, "resend_after": identity::RESEND_AFTER_MS / 1000 }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -88,9 +108,18 @@ pub struct VerifyBody {
     code: String,
 }
 
-pub async fn verify(State(app): State<App>, Extension(Https(https)): Extension<Https>, Meta(meta): Meta, ApiPath(token): ApiPath<String>, ApiJson(body): ApiJson<VerifyBody>) -> AppResult<Response> {
+pub async fn verify(
+    State(app): State<App>,
+    Extension(Https(https)): Extension<Https>,
+    Meta(meta): Meta,
+    ApiPath(token): ApiPath<String>,
+    ApiJson(body): ApiJson<VerifyBody>,
+) -> AppResult<Response> {
     if body.code.len() > 16 {
-        return Err(AppError::invalid("invalid_field", "验证码为6位数字 / the code has 6 digits"));
+        return Err(AppError::invalid(
+            "invalid_field",
+            "验证码为6位数字 / the code has 6 digits",
+        ));
     }
     let inv = {
         let mut conn = app.db.pool.acquire().await?;
@@ -98,13 +127,24 @@ pub async fn verify(State(app): State<App>, Extension(Https(https)): Extension<H
     };
     let commission = commission_of(&app, inv.case_id).await?;
     let session_token = identity::verify_code(&app, &inv, commission.id, &body.code, &meta).await?;
-    let body = Json(json!({ "verified": true, "case_id": inv.case_id, "hearing_id": inv.hearing_id, "token": session_token }));
-    Ok(([(SET_COOKIE, session_cookie(&session_token, session::PARTY_TTL_MS, https))], body).into_response())
+    let body = Json(
+        json!({ "verified": true, "case_id": inv.case_id, "hearing_id": inv.hearing_id, "token": session_token }),
+    );
+    Ok((
+        [(
+            SET_COOKIE,
+            session_cookie(&session_token, session::PARTY_TTL_MS, https),
+        )],
+        body,
+    )
+        .into_response())
 }
 
 /// The waiting page's data (the hearing room itself comes with the media work).
 pub async fn hearing(State(app): State<App>, Auth(who): Auth) -> AppResult<Json<Value>> {
-    let Principal::Party(p) = &who else { return Err(AppError::forbidden()) };
+    let Principal::Party(p) = &who else {
+        return Err(AppError::forbidden());
+    };
     let mut tx = app.db.write().await?;
     let hearing_id = match p.hearing_id {
         Some(h) => Some(h),
@@ -122,7 +162,17 @@ pub async fn hearing(State(app): State<App>, Auth(who): Auth) -> AppResult<Json<
         Some(h) => h.case_numbers.clone(),
         None => views::hearing_case_numbers(tx.conn(), p.case_id).await?,
     };
-    tx.audit(AuditEntry::new(&who, "hearing.waiting_room", format!("hearing:{}", hearing_id.unwrap_or(0))).case(p.case_id)).await?;
+    tx.audit(
+        AuditEntry::new(
+            &who,
+            "hearing.waiting_room",
+            format!("hearing:{}", hearing_id.unwrap_or(0)),
+        )
+        .case(p.case_id),
+    )
+    .await?;
     tx.commit().await?;
-    Ok(Json(json!({ "me": {"name": p.name, "role": p.role}, "case_id": p.case_id, "case_numbers": numbers, "hearing": hearing, "state": "waiting" })))
+    Ok(Json(
+        json!({ "me": {"name": p.name, "role": p.role}, "case_id": p.case_id, "case_numbers": numbers, "hearing": hearing, "state": "waiting" }),
+    ))
 }

@@ -13,8 +13,19 @@ fn serve(path: &str) -> Response {
     match WebAssets::get(path) {
         Some(file) => {
             let mime = mime_guess::from_path(path).first_or_octet_stream();
-            let cache = if path.ends_with(".html") { "no-cache" } else { "public, max-age=300" };
-            ([(header::CONTENT_TYPE, mime.as_ref().to_string()), (header::CACHE_CONTROL, cache.to_string())], file.data.into_owned()).into_response()
+            let cache = if path.ends_with(".html") {
+                "no-cache"
+            } else {
+                "public, max-age=300"
+            };
+            (
+                [
+                    (header::CONTENT_TYPE, mime.as_ref().to_string()),
+                    (header::CACHE_CONTROL, cache.to_string()),
+                ],
+                file.data.into_owned(),
+            )
+                .into_response()
         }
         None => AppError::not_found(path).into_response(),
     }

@@ -81,7 +81,13 @@ pub struct CaseRow {
 pub const CASE_COLUMNS: &str = "id, commission_id, number, cause, procedure_kind, status, closing_method, arbitrator_id, counterclaim_of, merged_hearing, accepted_at, closed_at";
 
 pub async fn get(conn: &mut sqlx::AnyConnection, id: i64) -> AppResult<CaseRow> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = $1"))).bind(id).fetch_optional(conn).await?.ok_or_else(|| AppError::not_found("case"))
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {CASE_COLUMNS} FROM cases WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .ok_or_else(|| AppError::not_found("case"))
 }
 
 impl CaseRow {
@@ -109,16 +115,29 @@ pub async fn facts(conn: &mut sqlx::AnyConnection, case: &CaseRow) -> AppResult<
 
 fn claim_fields(c: &NewClaim) -> AppResult<String> {
     if c.amount_cents < 0 || c.amount_cents > 100_000_000_000 {
-        return Err(AppError::invalid("invalid_amount", "金额须在0至10亿元之间 / amount must be between 0 and 1e9 yuan"));
+        return Err(AppError::invalid(
+            "invalid_amount",
+            "金额须在0至10亿元之间 / amount must be between 0 and 1e9 yuan",
+        ));
     }
     identity::free_text(&c.description, 500).map_err(super::invalid("invalid_field"))
 }
 
-pub(crate) async fn insert_claims(tx: &mut WriteTx, case_id: i64, claims: &[NewClaim]) -> AppResult<()> {
+pub(crate) async fn insert_claims(
+    tx: &mut WriteTx,
+    case_id: i64,
+    claims: &[NewClaim],
+) -> AppResult<()> {
     if claims.len() > 50 {
-        return Err(AppError::invalid("invalid_field", "仲裁请求最多50项 / at most 50 claims"));
+        return Err(AppError::invalid(
+            "invalid_field",
+            "仲裁请求最多50项 / at most 50 claims",
+        ));
     }
-    let (mut pos,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM claims WHERE case_id = $1").bind(case_id).fetch_one(tx.conn()).await?;
+    let (mut pos,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM claims WHERE case_id = $1")
+        .bind(case_id)
+        .fetch_one(tx.conn())
+        .await?;
     for c in claims {
         let description = claim_fields(c)?;
         pos += 1;
@@ -127,7 +146,12 @@ pub(crate) async fn insert_claims(tx: &mut WriteTx, case_id: i64, claims: &[NewC
     Ok(())
 }
 
-async fn next_number(tx: &mut WriteTx, commission_id: i64, prefix: &str, year: i64) -> AppResult<String> {
+async fn next_number(
+    tx: &mut WriteTx,
+    commission_id: i64,
+    prefix: &str,
+    year: i64,
+) -> AppResult<String> {
     loop {
         let (seq,): (i64,) = sqlx::query_as(
             "INSERT INTO case_sequences (commission_id, year, last_seq) VALUES ($1, $2, 1) \
@@ -139,14 +163,25 @@ async fn next_number(tx: &mut WriteTx, commission_id: i64, prefix: &str, year: i
         .await?;
         let number = case_number::format(prefix, year, seq);
         // An imported case may already hold this number; take the next one.
-        let taken: Option<(i64,)> = sqlx::query_as("SELECT id FROM cases WHERE commission_id = $1 AND number = $2").bind(commission_id).bind(&number).fetch_optional(tx.conn()).await?;
+        let taken: Option<(i64,)> =
+            sqlx::query_as("SELECT id FROM cases WHERE commission_id = $1 AND number = $2")
+                .bind(commission_id)
+                .bind(&number)
+                .fetch_optional(tx.conn())
+                .await?;
         if taken.is_none() {
             return Ok(number);
         }
     }
 }
 
-pub async fn create(tx: &mut WriteTx, app: &App, actor: &Principal, commission_id: i64, new: &NewCase) -> AppResult<i64> {
+pub async fn create(
+    tx: &mut WriteTx,
+    app: &App,
+    actor: &Principal,
+    commission_id: i64,
+    new: &NewCase,
+) -> AppResult<i64> {
     let cause = identity::free_text(&new.cause, 100).map_err(super::invalid("invalid_field"))?;
     if let Some(a) = new.arbitrator_id {
         super::users::require_role(tx.conn(), commission_id, a, &[StaffRole::Arbitrator]).await?;
@@ -158,9 +193,17 @@ pub async fn create(tx: &mut WriteTx, app: &App, actor: &Principal, commission_i
         Some(n) => {
             case_number::validate(n).map_err(super::invalid("invalid_case_number"))?;
             let n = n.trim().to_string();
-            let taken: Option<(i64,)> = sqlx::query_as("SELECT id FROM cases WHERE commission_id = $1 AND number = $2").bind(commission_id).bind(&n).fetch_optional(tx.conn()).await?;
+            let taken: Option<(i64,)> =
+                sqlx::query_as("SELECT id FROM cases WHERE commission_id = $1 AND number = $2")
+                    .bind(commission_id)
+                    .bind(&n)
+                    .fetch_optional(tx.conn())
+                    .await?;
             if taken.is_some() {
-                return Err(AppError::conflict("duplicate_case_number", format!("案号已存在 / case number already exists: {n}")));
+                return Err(AppError::conflict(
+                    "duplicate_case_number",
+                    format!("案号已存在 / case number already exists: {n}"),
+                ));
             }
             n
         }
@@ -188,31 +231,68 @@ pub async fn create(tx: &mut WriteTx, app: &App, actor: &Principal, commission_i
 
 /// A counterclaim (反诉) is its own case, linked to the claim; its parties are the claim's
 /// with sides swapped.
-pub async fn create_counterclaim(tx: &mut WriteTx, app: &App, actor: &Principal, claim: &CaseRow, new: &NewCounterclaim) -> AppResult<i64> {
+pub async fn create_counterclaim(
+    tx: &mut WriteTx,
+    app: &App,
+    actor: &Principal,
+    claim: &CaseRow,
+    new: &NewCounterclaim,
+) -> AppResult<i64> {
     if claim.counterclaim_of.is_some() {
-        return Err(AppError::conflict("conflict", "不能对反诉再提起反诉 / a counterclaim cannot have its own counterclaim"));
+        return Err(AppError::conflict(
+            "conflict",
+            "不能对反诉再提起反诉 / a counterclaim cannot have its own counterclaim",
+        ));
     }
     if claim.status() == CaseStatus::Closed {
-        return Err(AppError::conflict("case_closed", "案件已结案 / the case is closed"));
+        return Err(AppError::conflict(
+            "case_closed",
+            "案件已结案 / the case is closed",
+        ));
     }
     let procedure = Procedure::parse(&claim.procedure_kind).unwrap_or(Procedure::Ordinary);
     let cause = new.cause.clone().unwrap_or_else(|| claim.cause.clone());
-    let case = NewCase { cause, procedure, arbitrator_id: claim.arbitrator_id, number: None, claims: Vec::new() };
+    let case = NewCase {
+        cause,
+        procedure,
+        arbitrator_id: claim.arbitrator_id,
+        number: None,
+        claims: Vec::new(),
+    };
     let id = create(tx, app, actor, claim.commission_id, &case).await?;
     insert_claims(tx, id, &new.claims).await?;
-    sqlx::query("UPDATE cases SET counterclaim_of = $1, merged_hearing = $2 WHERE id = $3").bind(claim.id).bind(i64::from(new.merged_hearing)).bind(id).execute(tx.conn()).await?;
+    sqlx::query("UPDATE cases SET counterclaim_of = $1, merged_hearing = $2 WHERE id = $3")
+        .bind(claim.id)
+        .bind(i64::from(new.merged_hearing))
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
     super::parties::copy_swapped(tx, claim.id, id).await?;
-    tx.audit(AuditEntry::new(actor, "case.counterclaim", format!("case:{id}")).commission(claim.commission_id).case(claim.id).detail(json!({"counterclaim": id, "merged_hearing": new.merged_hearing}))).await?;
+    tx.audit(
+        AuditEntry::new(actor, "case.counterclaim", format!("case:{id}"))
+            .commission(claim.commission_id)
+            .case(claim.id)
+            .detail(json!({"counterclaim": id, "merged_hearing": new.merged_hearing})),
+    )
+    .await?;
     Ok(id)
 }
 
-pub async fn transition(tx: &mut WriteTx, actor: &Principal, case: &CaseRow, t: &Transition) -> AppResult<()> {
+pub async fn transition(
+    tx: &mut WriteTx,
+    actor: &Principal,
+    case: &CaseRow,
+    t: &Transition,
+) -> AppResult<()> {
     let from = case.status();
     let reason = match &t.reason {
-        Some(r) if !r.trim().is_empty() => Some(identity::free_text(r, 500).map_err(super::invalid("invalid_field"))?),
+        Some(r) if !r.trim().is_empty() => {
+            Some(identity::free_text(r, 500).map_err(super::invalid("invalid_field"))?)
+        }
         _ => None,
     };
-    check_transition(from, t.to, t.closing_method, reason.as_deref()).map_err(|e| AppError::conflict("illegal_transition", e.to_string()))?;
+    check_transition(from, t.to, t.closing_method, reason.as_deref())
+        .map_err(|e| AppError::conflict("illegal_transition", e.to_string()))?;
     let now = now_ms();
     let closed_at = (t.to == CaseStatus::Closed).then_some(now);
     // Compare-and-set on the old status: a concurrent change makes this one fail cleanly.
@@ -225,7 +305,10 @@ pub async fn transition(tx: &mut WriteTx, actor: &Principal, case: &CaseRow, t: 
         .execute(tx.conn())
         .await?;
     if res.rows_affected() != 1 {
-        return Err(AppError::conflict("illegal_transition", "案件状态已被他人更改，请刷新 / the case changed meanwhile; reload"));
+        return Err(AppError::conflict(
+            "illegal_transition",
+            "案件状态已被他人更改，请刷新 / the case changed meanwhile; reload",
+        ));
     }
     sqlx::query("INSERT INTO status_changes (case_id, from_status, to_status, reason, changed_by, changed_at) VALUES ($1,$2,$3,$4,$5,$6)")
         .bind(case.id)
@@ -240,16 +323,34 @@ pub async fn transition(tx: &mut WriteTx, actor: &Principal, case: &CaseRow, t: 
     Ok(())
 }
 
-pub async fn change_procedure(tx: &mut WriteTx, actor: &Principal, case: &CaseRow, c: &ProcedureChange) -> AppResult<()> {
+pub async fn change_procedure(
+    tx: &mut WriteTx,
+    actor: &Principal,
+    case: &CaseRow,
+    c: &ProcedureChange,
+) -> AppResult<()> {
     if case.status() == CaseStatus::Closed {
-        return Err(AppError::conflict("case_closed", "案件已结案 / the case is closed"));
+        return Err(AppError::conflict(
+            "case_closed",
+            "案件已结案 / the case is closed",
+        ));
     }
     let reason = identity::free_text(&c.reason, 500).map_err(super::invalid("invalid_field"))?;
     if case.procedure_kind == c.procedure.as_str() {
-        return Err(AppError::conflict("conflict", "程序未改变 / the case already uses this procedure"));
+        return Err(AppError::conflict(
+            "conflict",
+            "程序未改变 / the case already uses this procedure",
+        ));
     }
-    let by = actor.staff().map(|s| s.user_id).ok_or_else(AppError::forbidden)?;
-    sqlx::query("UPDATE cases SET procedure_kind = $1 WHERE id = $2").bind(c.procedure.as_str()).bind(case.id).execute(tx.conn()).await?;
+    let by = actor
+        .staff()
+        .map(|s| s.user_id)
+        .ok_or_else(AppError::forbidden)?;
+    sqlx::query("UPDATE cases SET procedure_kind = $1 WHERE id = $2")
+        .bind(c.procedure.as_str())
+        .bind(case.id)
+        .execute(tx.conn())
+        .await?;
     sqlx::query("INSERT INTO procedure_changes (case_id, from_kind, to_kind, reason, changed_by, changed_at) VALUES ($1,$2,$3,$4,$5,$6)")
         .bind(case.id)
         .bind(&case.procedure_kind)
@@ -259,6 +360,11 @@ pub async fn change_procedure(tx: &mut WriteTx, actor: &Principal, case: &CaseRo
         .bind(now_ms())
         .execute(tx.conn())
         .await?;
-    tx.audit(AuditEntry::new(actor, "case.procedure", format!("case:{}", case.id)).case(case.id).detail(json!({"from": case.procedure_kind, "to": c.procedure, "reason": reason}))).await?;
+    tx.audit(
+        AuditEntry::new(actor, "case.procedure", format!("case:{}", case.id))
+            .case(case.id)
+            .detail(json!({"from": case.procedure_kind, "to": c.procedure, "reason": reason})),
+    )
+    .await?;
     Ok(())
 }

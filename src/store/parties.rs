@@ -37,23 +37,46 @@ pub struct NewAgent {
 
 fn open_case(case: &CaseRow) -> AppResult<()> {
     if case.status() == CaseStatus::Closed {
-        return Err(AppError::conflict("case_closed", "案件已结案，不能修改 / the case is closed and cannot be changed"));
+        return Err(AppError::conflict(
+            "case_closed",
+            "案件已结案，不能修改 / the case is closed and cannot be changed",
+        ));
     }
     Ok(())
 }
 
-pub async fn add_party(tx: &mut WriteTx, actor: &Principal, case: &CaseRow, p: &NewParty) -> AppResult<i64> {
+pub async fn add_party(
+    tx: &mut WriteTx,
+    actor: &Principal,
+    case: &CaseRow,
+    p: &NewParty,
+) -> AppResult<i64> {
     open_case(case)?;
     let name = identity::display_name(&p.name).map_err(super::invalid("invalid_field"))?;
     let phone = identity::mobile_phone(&p.phone).map_err(super::invalid("invalid_phone"))?;
     let id_number = match p.kind {
-        PartyKind::Person => identity::resident_id(&p.id_number).map_err(super::invalid("invalid_id_number"))?,
-        PartyKind::Organisation => identity::social_credit_code(&p.id_number).map_err(super::invalid("invalid_id_number"))?,
+        PartyKind::Person => {
+            identity::resident_id(&p.id_number).map_err(super::invalid("invalid_id_number"))?
+        }
+        PartyKind::Organisation => identity::social_credit_code(&p.id_number)
+            .map_err(super::invalid("invalid_id_number"))?,
     };
     let legal_rep = match (&p.kind, &p.legal_rep) {
-        (PartyKind::Organisation, Some(r)) => Some(identity::display_name(r).map_err(super::invalid("invalid_field"))?),
-        (PartyKind::Organisation, None) => return Err(AppError::invalid("invalid_field", "单位须填写法定代表人 / an organisation needs its legal representative")),
-        (PartyKind::Person, Some(_)) => return Err(AppError::invalid("invalid_field", "自然人不填写法定代表人 / a person has no legal representative")),
+        (PartyKind::Organisation, Some(r)) => {
+            Some(identity::display_name(r).map_err(super::invalid("invalid_field"))?)
+        }
+        (PartyKind::Organisation, None) => {
+            return Err(AppError::invalid(
+                "invalid_field",
+                "单位须填写法定代表人 / an organisation needs its legal representative",
+            ));
+        }
+        (PartyKind::Person, Some(_)) => {
+            return Err(AppError::invalid(
+                "invalid_field",
+                "自然人不填写法定代表人 / a person has no legal representative",
+            ));
+        }
         (PartyKind::Person, None) => None,
     };
     let (id,): (i64,) = sqlx::query_as("INSERT INTO parties (case_id, side, kind, name, legal_rep, phone, id_number, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING id")
@@ -67,21 +90,40 @@ pub async fn add_party(tx: &mut WriteTx, actor: &Principal, case: &CaseRow, p: &
         .bind(now_ms())
         .fetch_one(tx.conn())
         .await?;
-    tx.audit(AuditEntry::new(actor, "party.create", format!("party:{id}")).case(case.id).detail(json!({"side": p.side, "kind": p.kind, "name": name}))).await?;
+    tx.audit(
+        AuditEntry::new(actor, "party.create", format!("party:{id}"))
+            .case(case.id)
+            .detail(json!({"side": p.side, "kind": p.kind, "name": name})),
+    )
+    .await?;
     Ok(id)
 }
 
-pub async fn add_agent(tx: &mut WriteTx, actor: &Principal, case: &CaseRow, party_id: i64, a: &NewAgent) -> AppResult<i64> {
+pub async fn add_agent(
+    tx: &mut WriteTx,
+    actor: &Principal,
+    case: &CaseRow,
+    party_id: i64,
+    a: &NewAgent,
+) -> AppResult<i64> {
     open_case(case)?;
-    let belongs: Option<(i64,)> = sqlx::query_as("SELECT id FROM parties WHERE id = $1 AND case_id = $2").bind(party_id).bind(case.id).fetch_optional(tx.conn()).await?;
+    let belongs: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM parties WHERE id = $1 AND case_id = $2")
+            .bind(party_id)
+            .bind(case.id)
+            .fetch_optional(tx.conn())
+            .await?;
     if belongs.is_none() {
         return Err(AppError::not_found("party"));
     }
     let name = identity::display_name(&a.name).map_err(super::invalid("invalid_field"))?;
     let phone = identity::mobile_phone(&a.phone).map_err(super::invalid("invalid_phone"))?;
-    let id_number = identity::resident_id(&a.id_number).map_err(super::invalid("invalid_id_number"))?;
+    let id_number =
+        identity::resident_id(&a.id_number).map_err(super::invalid("invalid_id_number"))?;
     let detail = match &a.authority_detail {
-        Some(d) if !d.trim().is_empty() => Some(identity::free_text(d, 500).map_err(super::invalid("invalid_field"))?),
+        Some(d) if !d.trim().is_empty() => {
+            Some(identity::free_text(d, 500).map_err(super::invalid("invalid_field"))?)
+        }
         _ => None,
     };
     let (id,): (i64,) = sqlx::query_as("INSERT INTO agents (case_id, party_id, name, phone, id_number, authority, authority_detail, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING id")
@@ -95,14 +137,29 @@ pub async fn add_agent(tx: &mut WriteTx, actor: &Principal, case: &CaseRow, part
         .bind(now_ms())
         .fetch_one(tx.conn())
         .await?;
-    tx.audit(AuditEntry::new(actor, "agent.create", format!("agent:{id}")).case(case.id).detail(json!({"party_id": party_id, "name": name, "authority": a.authority}))).await?;
+    tx.audit(
+        AuditEntry::new(actor, "agent.create", format!("agent:{id}"))
+            .case(case.id)
+            .detail(json!({"party_id": party_id, "name": name, "authority": a.authority})),
+    )
+    .await?;
     Ok(id)
 }
 
-pub async fn add_claim(tx: &mut WriteTx, actor: &Principal, case: &CaseRow, c: &NewClaim) -> AppResult<()> {
+pub async fn add_claim(
+    tx: &mut WriteTx,
+    actor: &Principal,
+    case: &CaseRow,
+    c: &NewClaim,
+) -> AppResult<()> {
     open_case(case)?;
     super::cases::insert_claims(tx, case.id, std::slice::from_ref(c)).await?;
-    tx.audit(AuditEntry::new(actor, "claim.create", format!("case:{}", case.id)).case(case.id).detail(json!({"description": c.description, "amount_cents": c.amount_cents}))).await?;
+    tx.audit(
+        AuditEntry::new(actor, "claim.create", format!("case:{}", case.id))
+            .case(case.id)
+            .detail(json!({"description": c.description, "amount_cents": c.amount_cents})),
+    )
+    .await?;
     Ok(())
 }
 
@@ -121,7 +178,9 @@ pub(crate) async fn copy_swapped(tx: &mut WriteTx, from_case: i64, to_case: i64)
     let parties: Vec<P> = sqlx::query_as("SELECT id, side, kind, name, legal_rep, phone, id_number FROM parties WHERE case_id = $1 ORDER BY id").bind(from_case).fetch_all(tx.conn()).await?;
     let now = now_ms();
     for p in parties {
-        let side = Side::parse(&p.side).map(Side::opposite).unwrap_or(Side::Applicant);
+        let side = Side::parse(&p.side)
+            .map(Side::opposite)
+            .unwrap_or(Side::Applicant);
         let (new_id,): (i64,) = sqlx::query_as("INSERT INTO parties (case_id, side, kind, name, legal_rep, phone, id_number, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING id")
             .bind(to_case)
             .bind(side.as_str())

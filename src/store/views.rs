@@ -98,21 +98,48 @@ pub struct CaseView {
 }
 
 async fn staff_ref(conn: &mut AnyConnection, id: i64) -> AppResult<StaffRef> {
-    Ok(sqlx::query_as("SELECT id, display_name FROM users WHERE id = $1").bind(id).fetch_optional(conn).await?.unwrap_or(StaffRef { id, display_name: String::new() }))
+    Ok(
+        sqlx::query_as("SELECT id, display_name FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?
+            .unwrap_or(StaffRef {
+                id,
+                display_name: String::new(),
+            }),
+    )
 }
 
 /// Both numbers of a merged hearing: the claim's and its merged counterclaims'.
-pub async fn hearing_case_numbers(conn: &mut AnyConnection, case_id: i64) -> AppResult<Vec<String>> {
-    let mut numbers: Vec<String> = sqlx::query_as::<_, (String,)>("SELECT number FROM cases WHERE id = $1").bind(case_id).fetch_all(&mut *conn).await?.into_iter().map(|r| r.0).collect();
-    let merged: Vec<(String,)> = sqlx::query_as("SELECT number FROM cases WHERE counterclaim_of = $1 AND merged_hearing = 1 ORDER BY id").bind(case_id).fetch_all(conn).await?;
+pub async fn hearing_case_numbers(
+    conn: &mut AnyConnection,
+    case_id: i64,
+) -> AppResult<Vec<String>> {
+    let mut numbers: Vec<String> =
+        sqlx::query_as::<_, (String,)>("SELECT number FROM cases WHERE id = $1")
+            .bind(case_id)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|r| r.0)
+            .collect();
+    let merged: Vec<(String,)> = sqlx::query_as(
+        "SELECT number FROM cases WHERE counterclaim_of = $1 AND merged_hearing = 1 ORDER BY id",
+    )
+    .bind(case_id)
+    .fetch_all(conn)
+    .await?;
     numbers.extend(merged.into_iter().map(|r| r.0));
     Ok(numbers)
 }
 
+#[allow(clippy::type_complexity)]
 pub async fn hearing(conn: &mut AnyConnection, id: i64) -> AppResult<Option<HearingView>> {
     let row: Option<(i64, i64, i64, String, i64, i64, Option<i64>)> =
         sqlx::query_as("SELECT id, case_id, scheduled_at, status, presiding_arbitrator_id, clerk_id, mediator_id FROM hearings WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?;
-    let Some((id, case_id, scheduled_at, status, presiding, clerk, mediator)) = row else { return Ok(None) };
+    let Some((id, case_id, scheduled_at, status, presiding, clerk, mediator)) = row else {
+        return Ok(None);
+    };
     let mediator = match mediator {
         Some(m) => Some(staff_ref(conn, m).await?),
         None => None,
@@ -140,15 +167,36 @@ pub async fn hearing_ids(conn: &mut AnyConnection, case: &CaseRow) -> AppResult<
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
 
-pub async fn case(conn: &mut AnyConnection, who: &Principal, case: &CaseRow, access: &CaseAccess) -> AppResult<CaseView> {
-    let allowed = match access {
+pub async fn case(
+    conn: &mut AnyConnection,
+    who: &Principal,
+    case: &CaseRow,
+    access: &CaseAccess,
+) -> AppResult<CaseView> {
+    let mut allowed = match access {
         CaseAccess::Granted(p) => p.clone(),
         _ => Vec::new(),
     };
+    // A closed case is read-only for everyone; say so rather than offer forms that fail.
+    if case.status() == crate::domain::case_status::CaseStatus::Closed {
+        allowed.retain(|p| matches!(p, Permission::Read | Permission::Audit));
+    }
     // Whole personal data only for those who manage the case.
     let full = allowed.contains(&Permission::Edit) || matches!(who, Principal::System);
-    let id_view = |s: &str| if full { s.to_string() } else { masking::id_number(s) };
-    let phone_view = |s: &str| if full { s.to_string() } else { masking::phone(s) };
+    let id_view = |s: &str| {
+        if full {
+            s.to_string()
+        } else {
+            masking::id_number(s)
+        }
+    };
+    let phone_view = |s: &str| {
+        if full {
+            s.to_string()
+        } else {
+            masking::phone(s)
+        }
+    };
 
     let claims: Vec<ClaimView> = sqlx::query_as("SELECT id, position, description, amount_cents FROM claims WHERE case_id = $1 ORDER BY position").bind(case.id).fetch_all(&mut *conn).await?;
     #[allow(clippy::type_complexity)]
@@ -170,7 +218,14 @@ pub async fn case(conn: &mut AnyConnection, who: &Principal, case: &CaseRow, acc
             agents: agent_rows
                 .iter()
                 .filter(|a| a.1 == id)
-                .map(|a| AgentView { id: a.0, name: a.2.clone(), phone: phone_view(&a.3), id_number: id_view(&a.4), authority: a.5.clone(), authority_detail: a.6.clone() })
+                .map(|a| AgentView {
+                    id: a.0,
+                    name: a.2.clone(),
+                    phone: phone_view(&a.3),
+                    id_number: id_view(&a.4),
+                    authority: a.5.clone(),
+                    authority_detail: a.6.clone(),
+                })
                 .collect(),
         })
         .collect();
@@ -182,11 +237,22 @@ pub async fn case(conn: &mut AnyConnection, who: &Principal, case: &CaseRow, acc
         }
     }
     let counterclaims: Vec<(i64, String, i64, i64)> = sqlx::query_as("SELECT id, number, merged_hearing, accepted_at FROM cases WHERE counterclaim_of = $1 ORDER BY id").bind(case.id).fetch_all(&mut *conn).await?;
-    let merged_accepted: Vec<i64> = counterclaims.iter().filter(|c| c.2 == 1).map(|c| c.3).collect();
+    let merged_accepted: Vec<i64> = counterclaims
+        .iter()
+        .filter(|c| c.2 == 1)
+        .map(|c| c.3)
+        .collect();
     let counterclaim_of = match case.counterclaim_of {
         Some(cid) => {
-            let (number,): (String,) = sqlx::query_as("SELECT number FROM cases WHERE id = $1").bind(cid).fetch_one(&mut *conn).await?;
-            Some(CaseRef { id: cid, number, merged_hearing: case.merged_hearing == 1 })
+            let (number,): (String,) = sqlx::query_as("SELECT number FROM cases WHERE id = $1")
+                .bind(cid)
+                .fetch_one(&mut *conn)
+                .await?;
+            Some(CaseRef {
+                id: cid,
+                number,
+                merged_hearing: case.merged_hearing == 1,
+            })
         }
         None => None,
     };
@@ -213,7 +279,14 @@ pub async fn case(conn: &mut AnyConnection, who: &Principal, case: &CaseRow, acc
         arbitrator,
         counterclaim_of,
         merged_hearing: case.merged_hearing == 1,
-        counterclaims: counterclaims.into_iter().map(|c| CaseRef { id: c.0, number: c.1, merged_hearing: c.2 == 1 }).collect(),
+        counterclaims: counterclaims
+            .into_iter()
+            .map(|c| CaseRef {
+                id: c.0,
+                number: c.1,
+                merged_hearing: c.2 == 1,
+            })
+            .collect(),
         claims,
         parties,
         hearings,
@@ -245,7 +318,11 @@ pub struct ListQuery {
 }
 
 /// Cases this person may list, newest first.
-pub async fn list(conn: &mut AnyConnection, who: &Principal, query: &ListQuery) -> AppResult<(Vec<CaseSummary>, i64)> {
+pub async fn list(
+    conn: &mut AnyConnection,
+    who: &Principal,
+    query: &ListQuery,
+) -> AppResult<(Vec<CaseSummary>, i64)> {
     // Scope clause and its one bound id.
     let (scope, scope_id): (&str, i64) = match who {
         Principal::System => ("1 = 1 AND $1 = $1", 0),
@@ -256,20 +333,43 @@ pub async fn list(conn: &mut AnyConnection, who: &Principal, query: &ListQuery) 
                 "(c.arbitrator_id = $1 OR EXISTS (SELECT 1 FROM hearings h WHERE h.presiding_arbitrator_id = $1 AND (h.case_id = c.id OR (c.merged_hearing = 1 AND h.case_id = c.counterclaim_of))))",
                 s.user_id,
             ),
-            StaffRole::Mediator => ("EXISTS (SELECT 1 FROM hearings h WHERE h.mediator_id = $1 AND (h.case_id = c.id OR (c.merged_hearing = 1 AND h.case_id = c.counterclaim_of)))", s.user_id),
+            StaffRole::Mediator => (
+                "EXISTS (SELECT 1 FROM hearings h WHERE h.mediator_id = $1 AND (h.case_id = c.id OR (c.merged_hearing = 1 AND h.case_id = c.counterclaim_of)))",
+                s.user_id,
+            ),
         },
     };
     let commission_clause = match who.commission_id() {
         Some(_) => "c.commission_id = $2",
         None => "$2 = $2",
     };
-    let pattern = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(|q| format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
+    let pattern = query
+        .q
+        .as_deref()
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .map(|q| {
+            format!(
+                "%{}%",
+                q.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            )
+        });
     let filter = "($3 = '' OR c.number LIKE $3 ESCAPE '\\' OR c.cause LIKE $3 ESCAPE '\\' OR EXISTS (SELECT 1 FROM parties p WHERE p.case_id = c.id AND (p.name LIKE $3 ESCAPE '\\' OR p.phone LIKE $3 ESCAPE '\\'))) AND ($4 = '' OR c.status = $4)";
     let where_sql = format!("{scope} AND {commission_clause} AND {filter}");
     let q = pattern.unwrap_or_default();
     let status = query.status.clone().unwrap_or_default();
     let commission = who.commission_id().unwrap_or(0);
-    let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM cases c WHERE {where_sql}"))).bind(scope_id).bind(commission).bind(&q).bind(&status).fetch_one(&mut *conn).await?;
+    let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM cases c WHERE {where_sql}"
+    )))
+    .bind(scope_id)
+    .bind(commission)
+    .bind(&q)
+    .bind(&status)
+    .fetch_one(&mut *conn)
+    .await?;
     let rows: Vec<CaseRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {} FROM cases c WHERE {where_sql} ORDER BY c.accepted_at DESC, c.id DESC LIMIT $5 OFFSET $6",
         CASE_COLUMNS.split(", ").map(|c| format!("c.{c}")).collect::<Vec<_>>().join(", ")
@@ -284,7 +384,11 @@ pub async fn list(conn: &mut AnyConnection, who: &Principal, query: &ListQuery) 
     .await?;
     let mut items = Vec::with_capacity(rows.len());
     for c in rows {
-        let parties: Vec<(String, String)> = sqlx::query_as("SELECT side, name FROM parties WHERE case_id = $1 ORDER BY id").bind(c.id).fetch_all(&mut *conn).await?;
+        let parties: Vec<(String, String)> =
+            sqlx::query_as("SELECT side, name FROM parties WHERE case_id = $1 ORDER BY id")
+                .bind(c.id)
+                .fetch_all(&mut *conn)
+                .await?;
         let next: Option<(i64,)> = sqlx::query_as("SELECT scheduled_at FROM hearings WHERE (case_id = $1 OR ($2 = 1 AND case_id = $3)) AND status = 'scheduled' ORDER BY scheduled_at LIMIT 1")
             .bind(c.id)
             .bind(c.merged_hearing)
@@ -299,8 +403,16 @@ pub async fn list(conn: &mut AnyConnection, who: &Principal, query: &ListQuery) 
             procedure: c.procedure_kind,
             closing_method: c.closing_method,
             accepted_at: c.accepted_at,
-            applicant: parties.iter().filter(|p| p.0 == "applicant").map(|p| p.1.clone()).collect(),
-            respondent: parties.iter().filter(|p| p.0 == "respondent").map(|p| p.1.clone()).collect(),
+            applicant: parties
+                .iter()
+                .filter(|p| p.0 == "applicant")
+                .map(|p| p.1.clone())
+                .collect(),
+            respondent: parties
+                .iter()
+                .filter(|p| p.0 == "respondent")
+                .map(|p| p.1.clone())
+                .collect(),
             next_hearing_at: next.map(|n| n.0),
             counterclaim_of: c.counterclaim_of,
         });

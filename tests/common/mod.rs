@@ -32,13 +32,26 @@ pub async fn fresh_pg_database() -> Option<String> {
             eprintln!("YUNTING_SKIP_PG=1: PostgreSQL test skipped");
             return None;
         }
-        panic!("YUNTING_TEST_PG_URL is not set: run the suite with scripts/test.sh (it starts PostgreSQL on loopback), or set YUNTING_SKIP_PG=1 to skip PostgreSQL tests explicitly");
+        panic!(
+            "YUNTING_TEST_PG_URL is not set: run the suite with scripts/test.sh (it starts PostgreSQL on loopback), or set YUNTING_SKIP_PG=1 to skip PostgreSQL tests explicitly"
+        );
     };
     use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to the test PostgreSQL server");
-    let name = format!("yt_{}", yunting::crypto::hex(&yunting::crypto::random_bytes::<8>()));
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create test database");
-    let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("connect to the test PostgreSQL server");
+    let name = format!(
+        "yt_{}",
+        yunting::crypto::hex(&yunting::crypto::random_bytes::<8>())
+    );
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .unwrap_or(admin.clone());
     Some(format!("{base}/{name}"))
 }
 
@@ -51,7 +64,10 @@ impl TestServer {
     pub async fn start_with(backend: Backend, extra_env: &[(&str, &str)]) -> Option<TestServer> {
         let dir = tempfile::tempdir().unwrap();
         let db_url = match backend {
-            Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.path().join("yunting.db").display()),
+            Backend::Sqlite => format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("yunting.db").display()
+            ),
             Backend::Postgres => fresh_pg_database().await?,
         };
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -61,7 +77,11 @@ impl TestServer {
             ("YUNTING_DATABASE_URL".into(), db_url.clone()),
             ("YUNTING_PUBLIC_URL".into(), base.clone()),
         ];
-        env.extend(extra_env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        env.extend(
+            extra_env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
         let config = Config::from_parts(None, &env).unwrap();
         let app = App::open(config, true).await.expect("open app");
         let (tx, rx) = oneshot::channel::<()>();
@@ -73,7 +93,13 @@ impl TestServer {
             .await
             .unwrap();
         });
-        Some(TestServer { base, app, db_url, dir, stop: Some(tx) })
+        Some(TestServer {
+            base,
+            app,
+            db_url,
+            dir,
+            stop: Some(tx),
+        })
     }
 
     pub async fn demo(&self) -> Value {
@@ -81,14 +107,34 @@ impl TestServer {
     }
 
     pub fn client(&self) -> Client {
-        Client { base: self.base.clone(), http: reqwest::Client::builder().cookie_store(true).build().unwrap(), token: None }
+        Client {
+            base: self.base.clone(),
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .build()
+                .unwrap(),
+            token: None,
+        }
     }
 
     /// A client signed in as the demo staff member `username`.
     pub async fn staff(&self, demo: &Value, username: &str) -> Client {
-        let pw = demo["staff"].as_array().unwrap().iter().find(|s| s["username"] == username).unwrap()["password"].as_str().unwrap().to_string();
+        let pw = demo["staff"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["username"] == username)
+            .unwrap()["password"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let mut c = self.client();
-        let (s, body) = c.post("/api/auth/login", json!({"username": username, "password": pw})).await;
+        let (s, body) = c
+            .post(
+                "/api/auth/login",
+                json!({"username": username, "password": pw}),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "login {username}: {body}");
         c.token = Some(body["token"].as_str().unwrap().to_string());
         c
@@ -97,7 +143,12 @@ impl TestServer {
     /// The newest code the dev outbox holds for `phone`.
     pub async fn otp_for(&self, phone: &str) -> String {
         let (_, body) = self.client().get("/dev/outbox").await;
-        let msg = body["items"].as_array().unwrap().iter().find(|m| m["recipient"] == phone).expect("a message to that phone");
+        let msg = body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["recipient"] == phone)
+            .expect("a message to that phone");
         let text = msg["body"].as_str().unwrap();
         let start = text.find(|c: char| c.is_ascii_digit()).unwrap();
         text[start..start + 6].to_string()
@@ -105,13 +156,26 @@ impl TestServer {
 
     /// A client that went through the identity check of the demo invitation for `role`.
     pub async fn verified_party(&self, demo: &Value, role: &str) -> Client {
-        let inv = demo["invitations"].as_array().unwrap().iter().find(|i| i["role"] == role).unwrap().clone();
+        let inv = demo["invitations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["role"] == role)
+            .unwrap()
+            .clone();
         let token = invitation_token(&inv);
         let mut c = self.client();
-        let (s, b) = c.post(&format!("/api/j/{token}/identity"), json!({"name": inv["name"], "id_last6": inv["id_last6"]})).await;
+        let (s, b) = c
+            .post(
+                &format!("/api/j/{token}/identity"),
+                json!({"name": inv["name"], "id_last6": inv["id_last6"]}),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "{b}");
         let code = self.otp_for(inv["phone"].as_str().unwrap()).await;
-        let (s, b) = c.post(&format!("/api/j/{token}/verify"), json!({"code": code})).await;
+        let (s, b) = c
+            .post(&format!("/api/j/{token}/verify"), json!({"code": code}))
+            .await;
         assert_eq!(s, StatusCode::OK, "{b}");
         c.token = Some(b["token"].as_str().unwrap().to_string());
         c
@@ -127,7 +191,13 @@ impl Drop for TestServer {
 }
 
 pub fn invitation_token(inv: &Value) -> String {
-    inv["url"].as_str().unwrap().rsplit_once("/j/").unwrap().1.to_string()
+    inv["url"]
+        .as_str()
+        .unwrap()
+        .rsplit_once("/j/")
+        .unwrap()
+        .1
+        .to_string()
 }
 
 pub struct Client {
@@ -147,28 +217,66 @@ impl Client {
     async fn read(resp: reqwest::Response) -> (StatusCode, Value) {
         let status = resp.status();
         let text = resp.text().await.unwrap();
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         (status, body)
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
-        Self::read(self.with_auth(self.http.get(format!("{}{path}", self.base))).send().await.unwrap()).await
+        Self::read(
+            self.with_auth(self.http.get(format!("{}{path}", self.base)))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        Self::read(self.with_auth(self.http.post(format!("{}{path}", self.base))).json(&body).send().await.unwrap()).await
+        Self::read(
+            self.with_auth(self.http.post(format!("{}{path}", self.base)))
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 
-    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
-        Self::read(self.with_auth(self.http.post(format!("{}{path}", self.base))).header("content-type", content_type).body(body).send().await.unwrap()).await
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        Self::read(
+            self.with_auth(self.http.post(format!("{}{path}", self.base)))
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 }
 
 /// Assert an error response: status and `error.code`.
 pub fn assert_error(resp: &(StatusCode, Value), status: StatusCode, code: &str) {
-    assert_eq!(resp.0, status, "expected {status} {code}, got {} {}", resp.0, resp.1);
+    assert_eq!(
+        resp.0, status,
+        "expected {status} {code}, got {} {}",
+        resp.0, resp.1
+    );
     assert_eq!(resp.1["error"]["code"], code, "body: {}", resp.1);
-    assert!(resp.1["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(
+        resp.1["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
 }
 
 /// A valid resident ID number built from 17 digits.

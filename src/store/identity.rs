@@ -89,6 +89,30 @@ async fn record_failure(
     Ok(locked)
 }
 
+/// Commit the failed attempt and say why the request is refused: `wrong`, or locked out
+/// if this attempt reached the limit.
+async fn refuse(
+    mut tx: WriteTx,
+    inv: &InvitationRow,
+    commission_id: i64,
+    what: &str,
+    meta: &ClientMeta,
+    wrong: AppError,
+) -> AppError {
+    let recorded = async {
+        let locked = record_failure(&mut tx, inv, commission_id, what, meta).await?;
+        tx.commit().await?;
+        Ok::<bool, AppError>(locked)
+    };
+    match recorded.await {
+        Ok(true) => AppError::rate_limited(
+            "错误次数过多，请15分钟后再试 / too many failed attempts; try again in 15 min",
+        ),
+        Ok(false) => wrong,
+        Err(e) => e,
+    }
+}
+
 pub struct CodeSent {
     pub phone_masked: String,
 }
@@ -120,19 +144,12 @@ pub async fn request_code(
     let name_ok = name.trim() == inv.name;
     let id_ok = suffix.len() == 6 && crate::crypto::ct_eq(suffix.as_bytes(), id_tail.as_bytes());
     if !(name_ok && id_ok) {
-        let locked = record_failure(&mut tx, &inv, commission_id, "identity", meta).await?;
-        tx.commit().await?;
-        return Err(if locked {
-            AppError::rate_limited(
-                "错误次数过多，请15分钟后再试 / too many failed attempts; try again in 15 min",
-            )
-        } else {
-            AppError::new(
-                axum::http::StatusCode::UNAUTHORIZED,
-                "identity_mismatch",
-                "姓名或身份证号后六位不正确 / name or ID suffix does not match",
-            )
-        });
+        let wrong = AppError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "identity_mismatch",
+            "姓名或身份证号后六位不正确 / name or ID suffix does not match",
+        );
+        return Err(refuse(tx, &inv, commission_id, "identity", meta, wrong).await);
     }
     let recent: Vec<(i64,)> = sqlx::query_as("SELECT created_at FROM otp_challenges WHERE invitation_id = $1 AND created_at > $2 ORDER BY created_at DESC").bind(inv.id).bind(now - HOUR_MS).fetch_all(tx.conn()).await?;
     if let Some((last,)) = recent.first()
@@ -233,19 +250,12 @@ pub async fn verify_code(
             .bind(cid)
             .execute(tx.conn())
             .await?;
-        let locked = record_failure(&mut tx, &inv, commission_id, "otp", meta).await?;
-        tx.commit().await?;
-        return Err(if locked {
-            AppError::rate_limited(
-                "错误次数过多，请15分钟后再试 / too many failed attempts; try again in 15 min",
-            )
-        } else {
-            AppError::new(
-                axum::http::StatusCode::UNAUTHORIZED,
-                "bad_otp",
-                "验证码不正确 / the code is not correct",
-            )
-        });
+        let wrong = AppError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "bad_otp",
+            "验证码不正确 / the code is not correct",
+        );
+        return Err(refuse(tx, &inv, commission_id, "otp", meta, wrong).await);
     }
     sqlx::query("UPDATE otp_challenges SET consumed_at = $1 WHERE id = $2")
         .bind(now)

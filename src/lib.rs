@@ -13,6 +13,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod media;
 pub mod notify;
 pub mod server;
 pub mod store;

@@ -1,0 +1,13 @@
+//! The media core's decisions, kept apart from sockets and the WebRTC stack (as str0m
+//! does): how a forwarded RTP header is rewritten for one subscriber, whether a packet
+//! starts a keyframe, when a keyframe may be asked for again, which simulcast layer a
+//! subscriber gets, and how sequence numbers and timestamps stay continuous across layer
+//! switches. Every function here works in place on borrowed buffers: these run once per
+//! forwarded packet, so nothing allocates.
+//!
+//! The event loops that drive the peer connections (issue 3) call into these.
+
+pub mod keyframe;
+pub mod layer_select;
+pub mod rtp_header;
+pub mod seq_map;

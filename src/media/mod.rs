@@ -11,3 +11,4 @@ pub mod keyframe;
 pub mod layer_select;
 pub mod rtp_header;
 pub mod seq_map;
+pub mod signaling;

@@ -18,6 +18,8 @@ pub struct AppInner {
     pub notifier: Notifier,
     /// `--dev`: the dev outbox is readable over HTTP and OTP messages are printed.
     pub dev: bool,
+    /// The media server, once started (`serve` and tests start it; CLI tools do not).
+    pub sfu: std::sync::OnceLock<crate::sfu::Sfu>,
 }
 
 impl std::ops::Deref for App {
@@ -40,7 +42,36 @@ impl App {
             db,
             notifier,
             dev,
+            sfu: std::sync::OnceLock::new(),
         })))
+    }
+}
+
+impl App {
+    /// Start the media server on the configured UDP address (if any).
+    pub async fn start_media(&self) -> Result<()> {
+        let Some(bind) = self.config.media_udp_addr.clone() else {
+            return Ok(());
+        };
+        let ice_servers = self
+            .config
+            .ice_servers
+            .iter()
+            .map(|s| crate::media::signaling::IceServer {
+                urls: s.urls.clone(),
+                username: s.username.clone(),
+                credential: s.credential.clone(),
+            })
+            .collect();
+        let sfu = crate::sfu::Sfu::start(crate::sfu::SfuConfig {
+            bind,
+            public_ip: self.config.public_ip.clone(),
+            ice_servers,
+            reconnect_grace: std::time::Duration::from_secs(60),
+        })
+        .await?;
+        let _ = self.sfu.set(sfu);
+        Ok(())
     }
 }
 

@@ -23,6 +23,21 @@ pub struct Config {
     /// The commission's time zone as an offset from UTC (China: +8).
     pub utc_offset_hours: i32,
     pub otp: OtpDelivery,
+    /// The one UDP socket all media uses (`None` disables the media server).
+    pub media_udp_addr: Option<String>,
+    /// The address phones reach the media port at, for servers behind 1:1 NAT or bound
+    /// to 0.0.0.0.
+    pub public_ip: Option<String>,
+    /// STUN/TURN servers passed to clients.
+    pub ice_servers: Vec<IceServerConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IceServerConfig {
+    pub urls: Vec<String>,
+    pub username: Option<String>,
+    pub credential: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +87,10 @@ struct FileConfig {
     recordings_dir: Option<PathBuf>,
     utc_offset_hours: Option<i32>,
     otp: Option<FileOtp>,
+    media_udp_addr: Option<String>,
+    public_ip: Option<String>,
+    #[serde(default)]
+    ice_servers: Vec<IceServerConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -223,6 +242,18 @@ impl Config {
             other => bail!("unknown otp delivery {other:?} (expected log, webhook or smtp)"),
         };
 
+        let media_udp_addr = match get("YUNTING_MEDIA_UDP_ADDR") {
+            Some(v) => addr(Some(v)),
+            None => addr(f.media_udp_addr.or(Some("0.0.0.0:50000".into()))),
+        };
+        let public_ip = get("YUNTING_PUBLIC_IP")
+            .or(f.public_ip)
+            .filter(|s| !s.is_empty());
+        if let Some(ip) = &public_ip {
+            ip.parse::<std::net::IpAddr>()
+                .with_context(|| format!("public_ip {ip:?} is not an IP address"))?;
+        }
+
         Ok(Config {
             http_addr,
             https_addr,
@@ -234,6 +265,9 @@ impl Config {
             recordings_dir,
             utc_offset_hours,
             otp,
+            media_udp_addr,
+            public_ip,
+            ice_servers: f.ice_servers,
         })
     }
 

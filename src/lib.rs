@@ -17,6 +17,7 @@ pub mod http;
 pub mod media;
 pub mod notify;
 pub mod server;
+pub mod sfu;
 pub mod store;
 pub mod time;
 pub mod tls;

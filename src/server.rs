@@ -42,6 +42,7 @@ pub async fn serve_http(
 
 pub async fn run(app: App) -> Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    app.start_media().await?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
 

@@ -66,6 +66,8 @@ pub enum LeftReason {
     Removed,
     /// The network was lost and the seat's grace period ran out.
     Timeout,
+    /// The same person joined again from a new connection (reload, new network).
+    Rejoined,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

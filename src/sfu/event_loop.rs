@@ -1,0 +1,754 @@
+//! The loop that drives every peer connection: datagrams in, commands from signaling,
+//! timers; then events, forwarding and datagrams out. It owns all state, so nothing is
+//! locked and nothing is held across an await except the socket itself.
+
+use super::Command;
+use super::demux::{Demux, stun_local_ufrag};
+use super::participant::{Participant, Seat};
+use super::peer_connection;
+use super::published_track::PublishedTrack;
+use super::subscribed_track::SubscribedTrack;
+use crate::media::keyframe::{KeyframeThrottle, starts_keyframe};
+use crate::media::signaling::{ClientMessage, IceServer, LeftReason, MediaKind, ServerMessage};
+use bytes::BytesMut;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent};
+use rtc::peer_connection::message::{RTCMessage, TaggedRTCMessage};
+use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::peer_connection::state::RTCPeerConnectionState;
+use rtc::peer_connection::transport::RTCIceCandidateInit;
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+use rtc::sansio::Protocol;
+use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+pub struct EventLoop {
+    socket: UdpSocket,
+    candidate: SocketAddr,
+    ice_servers: Vec<IceServer>,
+    grace: Duration,
+    participants: HashMap<u64, Participant>,
+    demux: Demux<u64>,
+    next_id: u64,
+    started: Instant,
+}
+
+fn sdp_error(e: impl std::fmt::Display) -> ServerMessage {
+    ServerMessage::Error {
+        code: "bad_sdp".into(),
+        message: format!("SDP 无法处理 / the SDP could not be used: {e}"),
+    }
+}
+
+impl EventLoop {
+    pub fn new(
+        socket: UdpSocket,
+        candidate: SocketAddr,
+        ice_servers: Vec<IceServer>,
+        grace: Duration,
+    ) -> Self {
+        Self {
+            socket,
+            candidate,
+            ice_servers,
+            grace,
+            participants: HashMap::new(),
+            demux: Demux::default(),
+            next_id: 1,
+            started: Instant::now(),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut buf = vec![0u8; 2048];
+        loop {
+            self.pump();
+            self.flush().await;
+            let now = Instant::now();
+            let deadline = self
+                .participants
+                .values_mut()
+                .filter_map(|p| p.pc.as_mut().and_then(|pc| pc.poll_timeout()))
+                .min()
+                .unwrap_or(now + Duration::from_millis(500))
+                .min(now + Duration::from_millis(500));
+            tokio::select! {
+                r = self.socket.recv_from(&mut buf) => match r {
+                    Ok((n, from)) => self.on_datagram(&buf[..n], from),
+                    Err(e) => tracing::debug!(error = %e, "media recv"),
+                },
+                c = commands.recv() => match c {
+                    Some(c) => self.on_command(c),
+                    None => return,
+                },
+                _ = tokio::time::sleep_until(deadline.into()) => {}
+            }
+            self.on_timers();
+        }
+    }
+
+    fn on_datagram(&mut self, data: &[u8], from: SocketAddr) {
+        let ufrag = stun_local_ufrag(data);
+        let Some(id) = self.demux.route(from, ufrag.as_deref()) else {
+            return;
+        };
+        let Some(pc) = self.participants.get_mut(&id).and_then(|p| p.pc.as_mut()) else {
+            return;
+        };
+        let msg = TaggedBytesMut {
+            now: Instant::now(),
+            transport: TransportContext {
+                local_addr: self.candidate,
+                peer_addr: from,
+                ecn: None,
+                transport_protocol: TransportProtocol::UDP,
+            },
+            message: BytesMut::from(data),
+        };
+        if let Err(e) = pc.handle_read(msg) {
+            tracing::debug!(participant = id, error = %e, "media read");
+        }
+    }
+
+    fn on_timers(&mut self) {
+        let now = Instant::now();
+        for p in self.participants.values_mut() {
+            if let Some(pc) = p.pc.as_mut()
+                && pc.poll_timeout().is_some_and(|d| d <= now)
+            {
+                let _ = pc.handle_timeout(now);
+            }
+        }
+        let expired: Vec<u64> = self
+            .participants
+            .values()
+            .filter(|p| p.reconnecting_until.is_some_and(|u| u <= now))
+            .map(|p| p.id)
+            .collect();
+        for id in expired {
+            self.remove(id, LeftReason::Timeout);
+        }
+    }
+
+    fn broadcast(&self, hearing: i64, except: u64, msg: &ServerMessage) {
+        for p in self
+            .participants
+            .values()
+            .filter(|p| p.hearing == hearing && p.id != except)
+        {
+            p.send(msg.clone());
+        }
+    }
+
+    fn on_command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Join {
+                hearing,
+                seat,
+                events,
+                reply,
+            } => {
+                let id = self.join(hearing, seat, events);
+                let _ = reply.send(id);
+            }
+            Command::Signal { participant, msg } => self.on_signal(participant, msg),
+            Command::Disconnected { participant } => {
+                if let Some(p) = self.participants.get_mut(&participant) {
+                    p.reconnecting_until = Some(Instant::now() + self.grace);
+                    let (hearing, pid) = (p.hearing, Participant::public_id(participant));
+                    self.broadcast(
+                        hearing,
+                        participant,
+                        &ServerMessage::ParticipantReconnecting {
+                            participant_id: pid,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    fn join(
+        &mut self,
+        hearing: i64,
+        seat: Seat,
+        events: mpsc::UnboundedSender<ServerMessage>,
+    ) -> u64 {
+        // The same person again (a reloaded page, a new network): the new connection takes the seat.
+        let previous: Vec<u64> = self
+            .participants
+            .values()
+            .filter(|p| p.hearing == hearing && p.seat.key == seat.key)
+            .map(|p| p.id)
+            .collect();
+        for old in previous {
+            if let Some(p) = self.participants.get(&old) {
+                p.send(ServerMessage::Error {
+                    code: "seat_taken_over".into(),
+                    message: "您已在另一连接中加入 / you joined again from another connection"
+                        .into(),
+                });
+            }
+            self.remove(old, LeftReason::Rejoined);
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let p = Participant {
+            id,
+            hearing,
+            seat,
+            pc: None,
+            events,
+            connected: false,
+            offer_outstanding: false,
+            needs_offer: false,
+            published: Vec::new(),
+            subscribed: Vec::new(),
+            audio_muted: false,
+            video_muted: false,
+            reconnecting_until: None,
+        };
+        let others: Vec<_> = self
+            .participants
+            .values()
+            .filter(|o| o.hearing == hearing)
+            .map(|o| o.info())
+            .collect();
+        p.send(ServerMessage::Joined {
+            participant_id: Participant::public_id(id),
+            participants: others,
+            ice_servers: self.ice_servers.clone(),
+        });
+        for o in self.participants.values().filter(|o| o.hearing == hearing) {
+            for t in &o.published {
+                p.send(ServerMessage::TrackPublished {
+                    participant_id: Participant::public_id(o.id),
+                    track_id: t.id.clone(),
+                    kind: t.kind,
+                    simulcast: false,
+                });
+            }
+        }
+        self.broadcast(
+            hearing,
+            id,
+            &ServerMessage::ParticipantJoined {
+                participant: p.info(),
+            },
+        );
+        self.participants.insert(id, p);
+        id
+    }
+
+    fn on_signal(&mut self, id: u64, msg: ClientMessage) {
+        let Some(p) = self.participants.get_mut(&id) else {
+            return;
+        };
+        p.reconnecting_until = None;
+        match msg {
+            ClientMessage::Join { .. } => {}
+            ClientMessage::Offer { sdp } => self.on_offer(id, sdp),
+            ClientMessage::Answer { sdp } => self.on_answer(id, sdp),
+            ClientMessage::Candidate {
+                candidate,
+                sdp_mid,
+                sdp_mline_index,
+            } => {
+                if let Some(pc) = p.pc.as_mut()
+                    && !candidate.is_empty()
+                {
+                    let init = RTCIceCandidateInit {
+                        candidate,
+                        sdp_mid,
+                        sdp_mline_index,
+                        ..Default::default()
+                    };
+                    if let Err(e) = pc.add_remote_candidate(init) {
+                        p.send(ServerMessage::Error {
+                            code: "bad_candidate".into(),
+                            message: e.to_string(),
+                        });
+                    }
+                }
+            }
+            ClientMessage::Mute { kind, muted } => {
+                match kind {
+                    MediaKind::Audio => p.audio_muted = muted,
+                    MediaKind::Video => p.video_muted = muted,
+                }
+                let (hearing, pid) = (p.hearing, Participant::public_id(id));
+                self.broadcast(
+                    hearing,
+                    id,
+                    &ServerMessage::MuteState {
+                        participant_id: pid,
+                        kind,
+                        muted,
+                        by_chair: false,
+                    },
+                );
+            }
+            ClientMessage::ViewSize { .. } | ClientMessage::AudioOnly { .. } => {}
+            ClientMessage::Leave => self.remove(id, LeftReason::Left),
+            ClientMessage::Ping => p.send(ServerMessage::Pong),
+        }
+    }
+
+    fn on_offer(&mut self, id: u64, sdp: String) {
+        let candidate = self.candidate;
+        let Some(p) = self.participants.get_mut(&id) else {
+            return;
+        };
+        let now = Instant::now();
+        let first = p.pc.is_none();
+        if first {
+            match peer_connection::build(candidate, now) {
+                Ok(pc) => p.pc = Some(pc),
+                Err(e) => {
+                    p.send(ServerMessage::Error {
+                        code: "internal".into(),
+                        message: e.to_string(),
+                    });
+                    return;
+                }
+            }
+        }
+        let pc = p.pc.as_mut().expect("built above");
+        if p.offer_outstanding {
+            // Glare: the client's offer wins; ours is rolled back and sent again later.
+            if let Ok(rb) = RTCSessionDescription::rollback(None) {
+                let _ = pc.set_local_description(now, rb);
+            }
+            p.offer_outstanding = false;
+            p.needs_offer = true;
+        }
+        let answer = RTCSessionDescription::offer(sdp)
+            .and_then(|offer| pc.set_remote_description(now, offer))
+            .and_then(|_| pc.create_answer(None))
+            .and_then(|answer| {
+                pc.set_local_description(now, answer.clone())
+                    .map(|_| answer)
+            });
+        match answer {
+            Ok(answer) => {
+                if let Some(u) = peer_connection::local_ufrag(&answer.sdp) {
+                    self.demux.set_ufrag(u, id);
+                }
+                p.send(ServerMessage::Answer { sdp: answer.sdp });
+            }
+            Err(e) => {
+                p.send(sdp_error(e));
+                if first {
+                    p.pc = None;
+                }
+                return;
+            }
+        }
+        if first {
+            // Subscribe the newcomer to everything already published in the room.
+            let hearing = p.hearing;
+            let existing: Vec<(u64, String, MediaKind, String, u32)> = self
+                .participants
+                .values()
+                .filter(|o| o.hearing == hearing && o.id != id)
+                .flat_map(|o| {
+                    o.published
+                        .iter()
+                        .map(move |t| (o.id, t.id.clone(), t.kind, t.mime.clone(), t.clock_rate))
+                })
+                .collect();
+            for (publisher, track, kind, mime, clock) in existing {
+                self.subscribe(id, publisher, &track, kind, &mime, clock);
+            }
+        }
+    }
+
+    fn on_answer(&mut self, id: u64, sdp: String) {
+        let Some(p) = self.participants.get_mut(&id) else {
+            return;
+        };
+        let Some(pc) = p.pc.as_mut() else { return };
+        if !p.offer_outstanding {
+            p.send(ServerMessage::Error {
+                code: "unexpected_answer".into(),
+                message: "没有待回应的 offer / no offer is waiting for an answer".into(),
+            });
+            return;
+        }
+        let res = RTCSessionDescription::answer(sdp)
+            .and_then(|a| pc.set_remote_description(Instant::now(), a));
+        p.offer_outstanding = false;
+        match res {
+            Ok(()) => {
+                let mut newly = Vec::new();
+                for s in p.subscribed.iter_mut().filter(|s| !s.negotiated) {
+                    s.negotiated = true;
+                    newly.push((s.publisher, s.published_track.clone()));
+                }
+                for (publisher, track) in newly {
+                    self.request_keyframe(publisher, &track);
+                }
+            }
+            Err(e) => p.send(sdp_error(e)),
+        }
+    }
+
+    /// Give `subscriber` its own send-only copy of a published track.
+    fn subscribe(
+        &mut self,
+        subscriber: u64,
+        publisher: u64,
+        track_id: &str,
+        kind: MediaKind,
+        mime: &str,
+        clock_rate: u32,
+    ) {
+        let Some(s) = self.participants.get_mut(&subscriber) else {
+            return;
+        };
+        let Some(pc) = s.pc.as_mut() else { return };
+        if s.subscribed.iter().any(|t| t.published_track == track_id) {
+            return;
+        }
+        let ssrc = u32::from_le_bytes(crate::crypto::random_bytes::<4>());
+        let rtc_kind = if kind == MediaKind::Audio {
+            RtpCodecKind::Audio
+        } else {
+            RtpCodecKind::Video
+        };
+        let track = MediaStreamTrack::new(
+            Participant::public_id(publisher),
+            track_id.to_string(),
+            track_id.to_string(),
+            rtc_kind,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters {
+                    ssrc: Some(ssrc),
+                    ..Default::default()
+                },
+                codec: RTCRtpCodec {
+                    mime_type: mime.to_string(),
+                    clock_rate,
+                    channels: if kind == MediaKind::Audio { 2 } else { 0 },
+                    ..Default::default()
+                },
+                ..Default::default()
+            }],
+        );
+        let init = RTCRtpTransceiverInit {
+            direction: RTCRtpTransceiverDirection::Sendonly,
+            streams: vec![],
+            send_encodings: vec![],
+        };
+        let sender = match pc.add_transceiver_from_track(track, Some(init)) {
+            Ok(tid) => pc.rtp_transceiver(tid).and_then(|t| t.sender()),
+            Err(e) => {
+                tracing::warn!(subscriber, error = %e, "cannot add a forwarded track");
+                None
+            }
+        };
+        let Some(sender) = sender else { return };
+        s.subscribed.push(SubscribedTrack {
+            publisher,
+            published_track: track_id.to_string(),
+            sender,
+            ssrc,
+            mime: mime.to_string(),
+            negotiated: false,
+            waiting_for_keyframe: kind == MediaKind::Video,
+            packets: 0,
+            bytes: 0,
+        });
+        s.needs_offer = true;
+    }
+
+    /// Ask a publisher for a keyframe of one track, at most every 500 ms.
+    fn request_keyframe(&mut self, publisher: u64, track_id: &str) {
+        let now_ms = self.now_ms();
+        let Some(p) = self.participants.get_mut(&publisher) else {
+            return;
+        };
+        let Some(t) = p.published.iter_mut().find(|t| t.id == track_id) else {
+            return;
+        };
+        if t.kind != MediaKind::Video || !t.keyframes.request(now_ms) {
+            return;
+        }
+        let (receiver, media_ssrc) = (t.receiver, t.ssrc);
+        if let Some(mut r) = p.pc.as_mut().and_then(|pc| pc.rtp_receiver(receiver)) {
+            let _ = r.write_rtcp(
+                Instant::now(),
+                vec![Box::new(PictureLossIndication {
+                    sender_ssrc: 0,
+                    media_ssrc,
+                })],
+            );
+        }
+    }
+
+    fn remove(&mut self, id: u64, reason: LeftReason) {
+        let Some(mut p) = self.participants.remove(&id) else {
+            return;
+        };
+        self.demux.remove(id);
+        if let Some(pc) = p.pc.as_mut() {
+            let _ = pc.close();
+        }
+        let pid = Participant::public_id(id);
+        for t in &p.published {
+            self.broadcast(
+                p.hearing,
+                id,
+                &ServerMessage::TrackUnpublished {
+                    participant_id: pid.clone(),
+                    track_id: t.id.clone(),
+                },
+            );
+        }
+        // Others stop receiving its tracks.
+        for o in self
+            .participants
+            .values_mut()
+            .filter(|o| o.hearing == p.hearing)
+        {
+            let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut o.subscribed)
+                .into_iter()
+                .partition(|s| s.publisher == id);
+            o.subscribed = kept;
+            if let Some(pc) = o.pc.as_mut() {
+                for s in gone {
+                    let _ = pc.remove_track(s.sender);
+                    o.needs_offer = true;
+                }
+            }
+        }
+        self.broadcast(
+            p.hearing,
+            id,
+            &ServerMessage::ParticipantLeft {
+                participant_id: pid,
+                reason,
+            },
+        );
+    }
+
+    /// Drain every connection's events and received packets, forward media, send offers.
+    fn pump(&mut self) {
+        let now = Instant::now();
+        let mut opened: Vec<(u64, PublishedTrack)> = Vec::new();
+        let mut media: Vec<(u64, rtc::rtp::Packet)> = Vec::new();
+        let mut keyframe_asks: Vec<(u64, u32)> = Vec::new();
+        for p in self.participants.values_mut() {
+            let Some(pc) = p.pc.as_mut() else { continue };
+            while let Some(ev) = pc.poll_event() {
+                match ev {
+                    RTCPeerConnectionEvent::OnConnectionStateChangeEvent(s) => {
+                        p.connected = s == RTCPeerConnectionState::Connected;
+                    }
+                    RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
+                        let codec = pc
+                            .rtp_receiver(init.receiver_id)
+                            .and_then(|r| r.track().codec(init.ssrc).cloned());
+                        let Some(codec) = codec else { continue };
+                        let mime = codec.mime_type.to_ascii_lowercase();
+                        let kind = if mime.starts_with("audio/") {
+                            MediaKind::Audio
+                        } else {
+                            MediaKind::Video
+                        };
+                        opened.push((
+                            p.id,
+                            PublishedTrack {
+                                id: format!("{}-{}", Participant::public_id(p.id), init.ssrc),
+                                receiver: init.receiver_id,
+                                ssrc: init.ssrc,
+                                kind,
+                                video_codec: PublishedTrack::video_codec_of(&mime),
+                                mime,
+                                clock_rate: codec.clock_rate,
+                                keyframes: KeyframeThrottle::default(),
+                                packets: 0,
+                                bytes: 0,
+                            },
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+            while let Some(TaggedRTCMessage { message, .. }) = pc.poll_read() {
+                match message {
+                    RTCMessage::RtpPacket(_, pkt) => media.push((p.id, pkt)),
+                    RTCMessage::RtcpPacket(_, pkts) => {
+                        for k in &pkts {
+                            if let Some(pli) = k.as_any().downcast_ref::<PictureLossIndication>() {
+                                keyframe_asks.push((p.id, pli.media_ssrc));
+                            } else if let Some(fir) = k.as_any().downcast_ref::<FullIntraRequest>()
+                            {
+                                keyframe_asks.push((p.id, fir.media_ssrc));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for (publisher, track) in opened {
+            let Some(p) = self.participants.get_mut(&publisher) else {
+                continue;
+            };
+            if p.published.iter().any(|t| t.ssrc == track.ssrc) {
+                continue;
+            }
+            let (hearing, id, kind, mime, clock) = (
+                p.hearing,
+                track.id.clone(),
+                track.kind,
+                track.mime.clone(),
+                track.clock_rate,
+            );
+            p.published.push(track);
+            self.broadcast(
+                hearing,
+                publisher,
+                &ServerMessage::TrackPublished {
+                    participant_id: Participant::public_id(publisher),
+                    track_id: id.clone(),
+                    kind,
+                    simulcast: false,
+                },
+            );
+            let subscribers: Vec<u64> = self
+                .participants
+                .values()
+                .filter(|o| o.hearing == hearing && o.id != publisher)
+                .map(|o| o.id)
+                .collect();
+            for s in subscribers {
+                self.subscribe(s, publisher, &id, kind, &mime, clock);
+            }
+        }
+        for (subscriber, media_ssrc) in keyframe_asks {
+            let target = self
+                .participants
+                .get(&subscriber)
+                .and_then(|s| s.subscribed.iter().find(|t| t.ssrc == media_ssrc))
+                .map(|t| (t.publisher, t.published_track.clone()));
+            if let Some((publisher, track)) = target {
+                self.request_keyframe(publisher, &track);
+            }
+        }
+        for (publisher, pkt) in media {
+            self.forward(publisher, pkt, now);
+        }
+        for p in self.participants.values_mut() {
+            if !p.needs_offer || p.offer_outstanding {
+                continue;
+            }
+            let Some(pc) = p.pc.as_mut() else { continue };
+            let offer = pc
+                .create_offer(None)
+                .and_then(|o| pc.set_local_description(now, o.clone()).map(|_| o));
+            match offer {
+                Ok(o) => {
+                    p.needs_offer = false;
+                    p.offer_outstanding = true;
+                    p.send(ServerMessage::Offer { sdp: o.sdp });
+                }
+                Err(e) => tracing::warn!(participant = p.id, error = %e, "cannot create an offer"),
+            }
+        }
+    }
+
+    fn forward(&mut self, publisher: u64, pkt: rtc::rtp::Packet, now: Instant) {
+        let Some(p) = self.participants.get_mut(&publisher) else {
+            return;
+        };
+        let Some(track) = p.published.iter_mut().find(|t| t.ssrc == pkt.header.ssrc) else {
+            return;
+        };
+        track.packets += 1;
+        track.bytes += pkt.payload.len() as u64;
+        let (hearing, track_id) = (p.hearing, track.id.clone());
+        let keyframe = track
+            .video_codec
+            .is_some_and(|c| starts_keyframe(c, &pkt.payload));
+        let mut need_keyframe = false;
+        for s in self
+            .participants
+            .values_mut()
+            .filter(|s| s.hearing == hearing && s.id != publisher && s.connected)
+        {
+            let Some(sub) = s
+                .subscribed
+                .iter_mut()
+                .find(|t| t.published_track == track_id && t.negotiated)
+            else {
+                continue;
+            };
+            if sub.waiting_for_keyframe {
+                if !keyframe {
+                    need_keyframe = true;
+                    continue;
+                }
+                sub.waiting_for_keyframe = false;
+            }
+            let Some(pc) = s.pc.as_mut() else { continue };
+            let Some(mut sender) = pc.rtp_sender(sub.sender) else {
+                continue;
+            };
+            let Some(pt) = sender
+                .get_parameters()
+                .rtp_parameters
+                .codecs
+                .iter()
+                .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(&sub.mime))
+                .map(|c| c.payload_type)
+            else {
+                continue;
+            };
+            let mut out = pkt.clone();
+            out.header.ssrc = sub.ssrc;
+            out.header.payload_type = pt;
+            // The subscriber negotiated its own extension ids; the publisher's would be dropped.
+            out.header.extension = false;
+            out.header.extensions.clear();
+            sub.packets += 1;
+            sub.bytes += out.payload.len() as u64;
+            if let Err(e) = sender.write_rtp(now, out) {
+                tracing::debug!(error = %e, "forward");
+            }
+        }
+        if need_keyframe {
+            self.request_keyframe(publisher, &track_id);
+        }
+    }
+
+    async fn flush(&mut self) {
+        let mut out: Vec<(SocketAddr, BytesMut)> = Vec::new();
+        for p in self.participants.values_mut() {
+            if let Some(pc) = p.pc.as_mut() {
+                while let Some(t) = pc.poll_write() {
+                    out.push((t.transport.peer_addr, t.message));
+                }
+            }
+        }
+        for (to, data) in out {
+            if let Err(e) = self.socket.send_to(&data, to).await {
+                tracing::debug!(error = %e, "media send");
+            }
+        }
+    }
+}

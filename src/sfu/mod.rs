@@ -1,0 +1,123 @@
+//! The hearing room's media server (SFU). One event loop owns every participant's
+//! sans-IO `rtc` peer connection and the one UDP socket all media uses; the WebSocket
+//! handlers talk to it through [`Sfu`] with commands, and it answers with signaling
+//! messages on each participant's channel. Decisions per packet (header rewrite,
+//! keyframes, throttling) come from [`crate::media`].
+//!
+//! Status: one loop (not yet one per core), UDP only (ICE-TCP to come), no simulcast
+//! layer switching yet, and the `rtc` write path still allocates per packet; see the
+//! issue 3 notes in docs/performance.md.
+
+pub mod demux;
+pub mod event_loop;
+pub mod participant;
+pub mod peer_connection;
+pub mod published_track;
+pub mod subscribed_track;
+
+use crate::media::signaling::{ClientMessage, IceServer, ServerMessage};
+use anyhow::{Context, Result};
+use participant::Seat;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+
+pub enum Command {
+    Join {
+        hearing: i64,
+        seat: Seat,
+        events: mpsc::UnboundedSender<ServerMessage>,
+        reply: oneshot::Sender<u64>,
+    },
+    Signal {
+        participant: u64,
+        msg: ClientMessage,
+    },
+    /// The signaling socket closed without `leave`: hold the seat for the grace period.
+    Disconnected { participant: u64 },
+}
+
+#[derive(Clone)]
+pub struct Sfu {
+    commands: mpsc::Sender<Command>,
+    /// The address the socket is bound to.
+    pub local_addr: SocketAddr,
+    /// The address advertised to clients as our ICE candidate.
+    pub candidate: SocketAddr,
+}
+
+pub struct SfuConfig {
+    pub bind: String,
+    pub public_ip: Option<String>,
+    pub ice_servers: Vec<IceServer>,
+    pub reconnect_grace: Duration,
+}
+
+impl Sfu {
+    pub async fn start(config: SfuConfig) -> Result<Sfu> {
+        let socket = UdpSocket::bind(&config.bind)
+            .await
+            .with_context(|| format!("binding media UDP {}", config.bind))?;
+        let local_addr = socket.local_addr()?;
+        let ip: IpAddr = match &config.public_ip {
+            Some(ip) => ip.parse().context("public_ip")?,
+            None if local_addr.ip().is_unspecified() => {
+                tracing::warn!(
+                    "media socket bound to {local_addr} and no public_ip set: advertising 127.0.0.1, which only local browsers can reach"
+                );
+                IpAddr::V4(Ipv4Addr::LOCALHOST)
+            }
+            None => local_addr.ip(),
+        };
+        let candidate = SocketAddr::new(ip, local_addr.port());
+        let (commands, rx) = mpsc::channel(1024);
+        let lp = event_loop::EventLoop::new(
+            socket,
+            candidate,
+            config.ice_servers,
+            config.reconnect_grace,
+        );
+        tokio::spawn(lp.run(rx));
+        tracing::info!("media on udp://{local_addr} (candidate {candidate})");
+        Ok(Sfu {
+            commands,
+            local_addr,
+            candidate,
+        })
+    }
+
+    /// Take a seat; returns the participant id.
+    pub async fn join(
+        &self,
+        hearing: i64,
+        seat: Seat,
+        events: mpsc::UnboundedSender<ServerMessage>,
+    ) -> Option<u64> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Join {
+                hearing,
+                seat,
+                events,
+                reply,
+            })
+            .await
+            .ok()?;
+        rx.await.ok()
+    }
+
+    pub async fn signal(&self, participant: u64, msg: ClientMessage) {
+        let _ = self
+            .commands
+            .send(Command::Signal { participant, msg })
+            .await;
+    }
+
+    pub async fn disconnected(&self, participant: u64) {
+        let _ = self
+            .commands
+            .send(Command::Disconnected { participant })
+            .await;
+    }
+}

@@ -1,0 +1,57 @@
+//! A participant's seat in a hearing room and the server side of its connection.
+
+use super::published_track::PublishedTrack;
+use super::subscribed_track::SubscribedTrack;
+use crate::media::signaling::{ParticipantInfo, ServerMessage};
+use rtc::peer_connection::RTCPeerConnection;
+use tokio::sync::mpsc::UnboundedSender;
+
+/// Who sits in the seat (from the authenticated session).
+#[derive(Debug, Clone)]
+pub struct Seat {
+    /// `user:<id>` or `invitation:<id>`: one seat per person per hearing.
+    pub key: String,
+    pub name: String,
+    pub role: String,
+}
+
+pub struct Participant {
+    pub id: u64,
+    pub hearing: i64,
+    pub seat: Seat,
+    pub pc: Option<RTCPeerConnection>,
+    pub events: UnboundedSender<ServerMessage>,
+    pub connected: bool,
+    /// An offer we sent is awaiting the client's answer.
+    pub offer_outstanding: bool,
+    /// Tracks were added since the last offer.
+    pub needs_offer: bool,
+    pub published: Vec<PublishedTrack>,
+    pub subscribed: Vec<SubscribedTrack>,
+    pub audio_muted: bool,
+    pub video_muted: bool,
+    /// The signaling socket is gone; the seat is held until this instant.
+    pub reconnecting_until: Option<std::time::Instant>,
+}
+
+impl Participant {
+    pub fn public_id(id: u64) -> String {
+        format!("p{id}")
+    }
+
+    pub fn info(&self) -> ParticipantInfo {
+        ParticipantInfo {
+            participant_id: Self::public_id(self.id),
+            name: self.seat.name.clone(),
+            role: self.seat.role.clone(),
+            audio_muted: self.audio_muted,
+            video_muted: self.video_muted,
+            reconnecting: self.reconnecting_until.is_some(),
+        }
+    }
+
+    pub fn send(&self, msg: ServerMessage) {
+        // A closed socket is handled by the disconnect path; nothing to do here.
+        let _ = self.events.send(msg);
+    }
+}

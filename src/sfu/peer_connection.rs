@@ -1,0 +1,165 @@
+//! How the server's side of each participant's WebRTC connection is built on the sans-IO
+//! `rtc` core: the codecs we forward (Opus; VP8 and H.264 for video, since iOS Safari
+//! prefers H.264), NACK/RTX, RTCP reports and TWCC from the stack's interceptors, and one
+//! host candidate: the shared media port.
+
+use rtc::ice::mdns::MulticastDnsMode;
+use rtc::interceptor::{Attribute, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket};
+use rtc::peer_connection::configuration::interceptor_registry::{
+    configure_nack, configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc,
+};
+use rtc::peer_connection::configuration::media_engine::{
+    MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine,
+};
+use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
+use rtc::peer_connection::transport::{
+    CandidateConfig, CandidateHostConfig, RTCDtlsRole, RTCIceCandidate, RTCIceCandidateInit,
+};
+use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind,
+};
+use rtc::sansio::Protocol;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+/// Lets keyframe requests (PLI/FIR) from subscribers reach the SFU: by default the
+/// interceptor chain consumes inbound RTCP, and a subscriber's PLI must be relayed to the
+/// publisher for a late joiner to see a picture quickly.
+#[derive(Default)]
+pub struct DeliverKeyframeRequests {
+    read: VecDeque<TaggedPacket>,
+    write: VecDeque<TaggedPacket>,
+}
+
+impl Protocol<TaggedPacket, TaggedPacket, ()> for DeliverKeyframeRequests {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = rtc::shared::error::Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
+        if let Packet::Rtcp(pkts) = &msg.message.packet
+            && pkts.iter().any(|p| {
+                p.as_any().downcast_ref::<PictureLossIndication>().is_some()
+                    || p.as_any().downcast_ref::<FullIntraRequest>().is_some()
+            })
+        {
+            msg.message.add(Attribute::DeliverToApplication);
+        }
+        self.read.push_back(msg);
+        Ok(())
+    }
+    fn poll_read(&mut self) -> Option<TaggedPacket> {
+        self.read.pop_front()
+    }
+    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        self.write.push_back(msg);
+        Ok(())
+    }
+    fn poll_write(&mut self) -> Option<TaggedPacket> {
+        self.write.pop_front()
+    }
+}
+
+impl Interceptor for DeliverKeyframeRequests {
+    fn bind_local_stream(&mut self, _: &StreamInfo) {}
+    fn unbind_local_stream(&mut self, _: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, _: &StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _: &StreamInfo) {}
+}
+
+fn media_engine() -> rtc::shared::error::Result<MediaEngine> {
+    let mut me = MediaEngine::default();
+    let fb = |t: &str, p: &str| RTCPFeedback {
+        typ: t.into(),
+        parameter: p.into(),
+    };
+    me.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: RTCRtpCodec {
+                mime_type: MIME_TYPE_OPUS.into(),
+                clock_rate: 48_000,
+                channels: 2,
+                sdp_fmtp_line: "minptime=10;useinbandfec=1".into(),
+                rtcp_feedback: vec![],
+            },
+            payload_type: 111,
+        },
+        RtpCodecKind::Audio,
+    )?;
+    let video_fb = vec![fb("nack", ""), fb("nack", "pli"), fb("ccm", "fir")];
+    me.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: RTCRtpCodec {
+                mime_type: MIME_TYPE_VP8.into(),
+                clock_rate: 90_000,
+                channels: 0,
+                sdp_fmtp_line: String::new(),
+                rtcp_feedback: video_fb.clone(),
+            },
+            payload_type: 96,
+        },
+        RtpCodecKind::Video,
+    )?;
+    me.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: RTCRtpCodec {
+                mime_type: MIME_TYPE_H264.into(),
+                clock_rate: 90_000,
+                channels: 0,
+                sdp_fmtp_line:
+                    "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f".into(),
+                rtcp_feedback: video_fb,
+            },
+            payload_type: 102,
+        },
+        RtpCodecKind::Video,
+    )?;
+    Ok(me)
+}
+
+/// A fresh server-side connection whose only local candidate is the shared media port.
+pub fn build(candidate: SocketAddr, now: Instant) -> rtc::shared::error::Result<RTCPeerConnection> {
+    let mut me = media_engine()?;
+    let registry = Registry::new().with(Slot::from(14_000), DeliverKeyframeRequests::default());
+    let registry = configure_nack(registry, &mut me);
+    configure_simulcast_extension_headers(&mut me)?;
+    let registry = configure_twcc(registry, &mut me)?;
+    let registry = configure_rtcp_reports(registry);
+    let settings = SettingEngineBuilder::new()
+        .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+        .with_answering_dtls_role(RTCDtlsRole::Server)
+        .build();
+    let mut pc = RTCPeerConnectionBuilder::new()
+        .with_media_engine(me)
+        .with_setting_engine(settings)
+        .with_interceptor_registry(registry)
+        .build(now)?;
+    let host = CandidateHostConfig {
+        base_config: CandidateConfig {
+            network: "udp".to_owned(),
+            address: candidate.ip().to_string(),
+            port: candidate.port(),
+            component: 1,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+    .new_candidate_host()?;
+    pc.add_local_candidate(RTCIceCandidate::from(&host).to_json()?)?;
+    // End of gathering: the server's one candidate is known up front.
+    pc.add_local_candidate(RTCIceCandidateInit::default())?;
+    Ok(pc)
+}
+
+/// Our ICE username fragment, from an SDP we produced.
+pub fn local_ufrag(sdp: &str) -> Option<String> {
+    sdp.lines()
+        .find_map(|l| l.strip_prefix("a=ice-ufrag:"))
+        .map(|u| u.trim().to_owned())
+}

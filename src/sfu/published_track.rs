@@ -1,0 +1,31 @@
+//! A track a participant sends to the server.
+
+use crate::media::keyframe::{KeyframeThrottle, VideoCodec};
+use crate::media::signaling::MediaKind;
+use rtc::rtp_transceiver::RTCRtpReceiverId;
+
+#[derive(Debug)]
+pub struct PublishedTrack {
+    /// Stable id shown to clients: `<participant>-<ssrc>`.
+    pub id: String,
+    pub receiver: RTCRtpReceiverId,
+    pub ssrc: u32,
+    pub kind: MediaKind,
+    /// Lower-case MIME type, e.g. `video/vp8`.
+    pub mime: String,
+    pub clock_rate: u32,
+    pub video_codec: Option<VideoCodec>,
+    pub keyframes: KeyframeThrottle,
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+impl PublishedTrack {
+    pub fn video_codec_of(mime: &str) -> Option<VideoCodec> {
+        match mime {
+            "video/vp8" => Some(VideoCodec::Vp8),
+            "video/h264" => Some(VideoCodec::H264),
+            _ => None,
+        }
+    }
+}

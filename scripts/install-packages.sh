@@ -5,7 +5,7 @@ set -euo pipefail
 what=${1:-run}
 pkgs=(pkg-config ca-certificates curl)
 if [ "$what" = test ]; then
-  pkgs+=(postgresql chromium fonts-noto-cjk python3)
+  pkgs+=(postgresql chromium fonts-noto-cjk python3 ffmpeg)
   command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 fi
 missing=()

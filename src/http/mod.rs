@@ -10,6 +10,7 @@ pub mod invitations;
 pub mod party;
 pub mod users;
 pub mod web;
+pub mod ws;
 
 use crate::app::App;
 use crate::error::AppError;
@@ -56,6 +57,7 @@ pub fn router(app: App, https: bool) -> Router {
         .route("/api/j/{token}/identity", post(party::identity))
         .route("/api/j/{token}/verify", post(party::verify))
         .route("/api/party/hearing", get(party::hearing))
+        .route("/ws/hearing/{id}", get(ws::hearing_socket))
         .route("/", get(web::console))
         .route("/j/{token}", get(web::party_page));
     if app.dev {

@@ -280,6 +280,8 @@ pub fn assert_error(resp: &(StatusCode, Value), status: StatusCode, code: &str) 
 }
 
 /// A valid resident ID number built from 17 digits.
+pub mod media_client;
+
 pub fn id_number(first17: &str) -> String {
     yunting::domain::identity::resident_id_with_check(first17)
 }

@@ -1,0 +1,449 @@
+//! A hearing participant as a test sees it: a WebSocket to `/ws/hearing/<id>` and an
+//! async `webrtc` peer connection that publishes VP8 + Opus read from files (made with
+//! the ffmpeg CLI) and counts what it receives from each other participant.
+
+use futures_util::{SinkExt, StreamExt};
+use rtc::ice::mdns::MulticastDnsMode;
+use rtc::media::Sample;
+use rtc::media::io::ivf_reader::IVFReader;
+use rtc::media::io::ogg_reader::OggReader;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use webrtc::media_stream::{MediaStreamTrack, Track};
+use webrtc::peer_connection::{
+    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
+    RTCIceGatheringState, RTCPeerConnectionState, RTCSessionDescription, Registry,
+    SettingEngineBuilder, register_default_interceptors,
+};
+use yunting::media::keyframe::{VideoCodec, starts_keyframe};
+
+/// Test media made once per test binary: 20 s of a 320×240 test pattern (VP8, a keyframe
+/// every second) and a tone (Opus).
+pub fn media_files() -> &'static (PathBuf, PathBuf) {
+    static FILES: std::sync::OnceLock<(PathBuf, PathBuf)> = std::sync::OnceLock::new();
+    FILES.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("yunting-media-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let video = dir.join("video.ivf");
+        let audio = dir.join("audio.ogg");
+        let run = |args: &[&str]| {
+            let out = std::process::Command::new("ffmpeg")
+                .args(["-hide_banner", "-loglevel", "error", "-y"])
+                .args(args)
+                .output()
+                .expect("ffmpeg is installed (scripts/install-packages.sh test)");
+            assert!(
+                out.status.success(),
+                "ffmpeg failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        run(&[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=30",
+            "-t",
+            "20",
+            "-c:v",
+            "libvpx",
+            "-b:v",
+            "300k",
+            "-g",
+            "30",
+            "-auto-alt-ref",
+            "0",
+            video.to_str().unwrap(),
+        ]);
+        run(&[
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000",
+            "-t",
+            "20",
+            "-c:a",
+            "libopus",
+            "-page_duration",
+            "20000",
+            audio.to_str().unwrap(),
+        ]);
+        (video, audio)
+    })
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Received {
+    pub audio_packets: u64,
+    pub video_packets: u64,
+    /// Did the first video packet from this publisher start a keyframe?
+    pub first_video_was_keyframe: Option<bool>,
+    pub first_video_at: Option<Instant>,
+}
+
+type Counts = Arc<Mutex<HashMap<String, Received>>>;
+
+struct Handler {
+    gathered: mpsc::Sender<()>,
+    connected: mpsc::UnboundedSender<RTCPeerConnectionState>,
+    counts: Counts,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_gathering_state_change(&self, s: RTCIceGatheringState) {
+        if s == RTCIceGatheringState::Complete {
+            let _ = self.gathered.try_send(());
+        }
+    }
+    async fn on_connection_state_change(&self, s: RTCPeerConnectionState) {
+        let _ = self.connected.send(s);
+    }
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let counts = self.counts.clone();
+        tokio::spawn(async move {
+            let publisher = track.stream_id().await;
+            let video = track.kind().await == RtpCodecKind::Video;
+            while let Some(ev) = track.poll().await {
+                if let TrackRemoteEvent::OnRtpPacket(p) = ev {
+                    let mut c = counts.lock().unwrap();
+                    let r = c.entry(publisher.clone()).or_default();
+                    if video {
+                        r.video_packets += 1;
+                        if r.first_video_was_keyframe.is_none() {
+                            r.first_video_was_keyframe =
+                                Some(starts_keyframe(VideoCodec::Vp8, &p.payload));
+                            r.first_video_at = Some(Instant::now());
+                        }
+                    } else {
+                        r.audio_packets += 1;
+                    }
+                }
+            }
+        });
+    }
+}
+
+pub struct MediaClient {
+    pub participant_id: String,
+    pub pc: Arc<dyn PeerConnection>,
+    pub counts: Counts,
+    pub connected_at: Option<Instant>,
+    /// Server messages other than offer/answer, in order.
+    pub events: mpsc::UnboundedReceiver<Value>,
+    ws_out: mpsc::UnboundedSender<Message>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+fn track(
+    kind: RtpCodecKind,
+    mime: &str,
+    clock_rate: u32,
+    channels: u16,
+) -> Arc<TrackLocalStaticSample> {
+    let ssrc = u32::from_le_bytes(yunting::crypto::random_bytes::<4>());
+    let id = format!("{mime}-{ssrc}");
+    Arc::new(
+        TrackLocalStaticSample::new(
+            Instant::now(),
+            MediaStreamTrack::new(
+                "client".into(),
+                id.clone(),
+                id,
+                kind,
+                vec![RTCRtpEncodingParameters {
+                    rtp_coding_parameters: RTCRtpCodingParameters {
+                        ssrc: Some(ssrc),
+                        ..Default::default()
+                    },
+                    codec: RTCRtpCodec {
+                        mime_type: mime.into(),
+                        clock_rate,
+                        channels,
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                }],
+            ),
+        )
+        .unwrap(),
+    )
+}
+
+impl MediaClient {
+    /// Connect the signaling socket with `token`, join, publish, and wait for the
+    /// connection to come up.
+    pub async fn join(base_http: &str, hearing: i64, token: &str) -> MediaClient {
+        let url = format!(
+            "{}/ws/hearing/{hearing}",
+            base_http.replacen("http", "ws", 1)
+        );
+        let mut req = url.into_client_request().unwrap();
+        req.headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        let (ws, _) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("websocket connects");
+        let (mut sink, mut stream) = ws.split();
+        let (ws_out, mut ws_out_rx) = mpsc::unbounded_channel::<Message>();
+        let writer = tokio::spawn(async move {
+            while let Some(m) = ws_out_rx.recv().await {
+                if sink.send(m).await.is_err() {
+                    break;
+                }
+            }
+        });
+        ws_out
+            .send(Message::Text(json!({"type": "join"}).to_string().into()))
+            .unwrap();
+        let joined: Value = loop {
+            let Some(Ok(Message::Text(t))) = stream.next().await else {
+                panic!("socket closed before joined")
+            };
+            let v: Value = serde_json::from_str(&t).unwrap();
+            assert_ne!(v["type"], "error", "{v}");
+            if v["type"] == "joined" {
+                break v;
+            }
+        };
+        let participant_id = joined["participant_id"].as_str().unwrap().to_string();
+
+        let mut me = MediaEngine::default();
+        me.register_default_codecs().unwrap();
+        let registry = register_default_interceptors(Registry::new(), &mut me).unwrap();
+        let settings = SettingEngineBuilder::new()
+            .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+            .build();
+        let (gathered_tx, mut gathered) = mpsc::channel(1);
+        let (state_tx, mut states) = mpsc::unbounded_channel();
+        let counts: Counts = Arc::default();
+        let pc = PeerConnectionBuilder::new()
+            .with_media_engine(me)
+            .with_interceptor_registry(registry)
+            .with_setting_engine(settings)
+            .with_handler(Arc::new(Handler {
+                gathered: gathered_tx,
+                connected: state_tx,
+                counts: counts.clone(),
+            }))
+            .with_udp_addrs(vec!["127.0.0.1:0".to_owned()])
+            .build()
+            .await
+            .unwrap();
+        let pc: Arc<dyn PeerConnection> = Arc::new(pc);
+        let video = track(RtpCodecKind::Video, "video/VP8", 90_000, 0);
+        let audio = track(RtpCodecKind::Audio, "audio/opus", 48_000, 2);
+        let vsender = pc
+            .add_track(video.clone() as Arc<dyn TrackLocal>)
+            .await
+            .unwrap();
+        let asender = pc
+            .add_track(audio.clone() as Arc<dyn TrackLocal>)
+            .await
+            .unwrap();
+        let offer = pc.create_offer(None).await.unwrap();
+        pc.set_local_description(offer).await.unwrap();
+        let _ = tokio::time::timeout(Duration::from_secs(5), gathered.recv()).await;
+        let offer = pc.local_description().await.unwrap();
+        ws_out
+            .send(Message::Text(
+                json!({"type": "offer", "sdp": offer.sdp})
+                    .to_string()
+                    .into(),
+            ))
+            .unwrap();
+
+        // Signaling from the server: answers to our offers, offers for new tracks.
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let reader_pc = pc.clone();
+        let reader_out = ws_out.clone();
+        let reader = tokio::spawn(async move {
+            while let Some(Ok(Message::Text(t))) = stream.next().await {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                match v["type"].as_str() {
+                    Some("answer") => {
+                        reader_pc
+                            .set_remote_description(
+                                RTCSessionDescription::answer(
+                                    v["sdp"].as_str().unwrap().to_string(),
+                                )
+                                .unwrap(),
+                            )
+                            .await
+                            .unwrap();
+                    }
+                    Some("offer") => {
+                        reader_pc
+                            .set_remote_description(
+                                RTCSessionDescription::offer(
+                                    v["sdp"].as_str().unwrap().to_string(),
+                                )
+                                .unwrap(),
+                            )
+                            .await
+                            .unwrap();
+                        let answer = reader_pc.create_answer(None).await.unwrap();
+                        reader_pc.set_local_description(answer).await.unwrap();
+                        let answer = reader_pc.local_description().await.unwrap();
+                        let _ = reader_out.send(Message::Text(
+                            json!({"type": "answer", "sdp": answer.sdp})
+                                .to_string()
+                                .into(),
+                        ));
+                    }
+                    _ => {
+                        let _ = events_tx.send(v);
+                    }
+                }
+            }
+        });
+
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let connected_at = loop {
+            match tokio::time::timeout_at(deadline.into(), states.recv()).await {
+                Ok(Some(RTCPeerConnectionState::Connected)) => break Some(Instant::now()),
+                Ok(Some(RTCPeerConnectionState::Failed)) => panic!("connection failed"),
+                Ok(Some(_)) => continue,
+                _ => panic!("peer connection did not connect within 10 s"),
+            }
+        };
+
+        let (video_file, audio_file) = media_files().clone();
+        let vpt = vsender
+            .get_parameters()
+            .await
+            .unwrap()
+            .rtp_parameters
+            .codecs[0]
+            .payload_type;
+        let apt = asender
+            .get_parameters()
+            .await
+            .unwrap()
+            .rtp_parameters
+            .codecs[0]
+            .payload_type;
+        let vfeed = tokio::spawn(feed_video(video, vpt, video_file));
+        let afeed = tokio::spawn(feed_audio(audio, apt, audio_file));
+        MediaClient {
+            participant_id,
+            pc,
+            counts,
+            connected_at,
+            events,
+            ws_out,
+            tasks: vec![writer, reader, vfeed, afeed],
+        }
+    }
+
+    pub fn received_from(&self, participant: &str) -> Received {
+        self.counts
+            .lock()
+            .unwrap()
+            .get(participant)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn send(&self, msg: Value) {
+        let _ = self.ws_out.send(Message::Text(msg.to_string().into()));
+    }
+
+    /// Wait for a server event of `kind` (other events are skipped).
+    pub async fn wait_event(&mut self, kind: &str, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match tokio::time::timeout_at(deadline.into(), self.events.recv()).await {
+                Ok(Some(v)) if v["type"] == kind => return v,
+                Ok(Some(_)) => continue,
+                _ => panic!("no {kind} event within {timeout:?}"),
+            }
+        }
+    }
+
+    /// Drop the signaling socket without `leave` (as a phone losing its network would),
+    /// keeping the media connection.
+    pub fn drop_signaling(&mut self) {
+        for t in self.tasks.drain(..2) {
+            t.abort();
+        }
+    }
+
+    pub async fn close(self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        let _ = self.pc.close().await;
+    }
+}
+
+async fn feed_video(track: Arc<TrackLocalStaticSample>, pt: u8, file: PathBuf) {
+    let ssrc = track.ssrcs().await[0];
+    loop {
+        let Ok((mut ivf, _)) =
+            IVFReader::new(std::io::BufReader::new(std::fs::File::open(&file).unwrap()))
+        else {
+            return;
+        };
+        let mut tick = tokio::time::interval(Duration::from_millis(33));
+        while let Ok((frame, _)) = ivf.parse_next_frame() {
+            tick.tick().await;
+            if track
+                .sample_writer(ssrc, pt)
+                .write_sample(&Sample {
+                    data: frame.freeze(),
+                    duration: Duration::from_millis(33),
+                    ..Sample::new(Instant::now())
+                })
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+}
+
+async fn feed_audio(track: Arc<TrackLocalStaticSample>, pt: u8, file: PathBuf) {
+    let ssrc = track.ssrcs().await[0];
+    loop {
+        let Ok((mut ogg, _)) = OggReader::new(
+            std::io::BufReader::new(std::fs::File::open(&file).unwrap()),
+            true,
+        ) else {
+            return;
+        };
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        while let Ok((page, _)) = ogg.parse_next_page() {
+            tick.tick().await;
+            if track
+                .sample_writer(ssrc, pt)
+                .write_sample(&Sample {
+                    data: page.freeze(),
+                    duration: Duration::from_millis(20),
+                    ..Sample::new(Instant::now())
+                })
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+}
+
+pub fn exists(p: &Path) -> bool {
+    p.exists()
+}

@@ -1,0 +1,234 @@
+//! The hearing room's media path with real WebRTC peers (the async `webrtc` crate) over
+//! loopback: signaling through `/ws/hearing/<id>`, DTLS-SRTP, forwarding by the SFU.
+
+mod common;
+
+use common::media_client::MediaClient;
+use common::{Backend, TestServer};
+use std::time::{Duration, Instant};
+
+async fn server() -> (TestServer, serde_json::Value) {
+    let srv = TestServer::start_with(
+        Backend::Sqlite,
+        &[("YUNTING_MEDIA_UDP_ADDR", "127.0.0.1:0")],
+    )
+    .await
+    .unwrap();
+    srv.app.start_media().await.unwrap();
+    let demo = srv.demo().await;
+    (srv, demo)
+}
+
+async fn wait_until(timeout: Duration, mut ok: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if ok() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_participants_each_receive_the_other_two_and_a_late_joiner_starts_on_a_keyframe() {
+    let (srv, demo) = server().await;
+    let hearing = demo["hearing"]["id"].as_i64().unwrap();
+    let clerk = srv.staff(&demo, "clerk").await;
+    let applicant = srv.verified_party(&demo, "applicant").await;
+    let respondent = srv.verified_party(&demo, "respondent").await;
+
+    let a = MediaClient::join(&srv.base, hearing, clerk.token.as_deref().unwrap()).await;
+    let b = MediaClient::join(&srv.base, hearing, applicant.token.as_deref().unwrap()).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Joins while the others are mid-stream.
+    let c = MediaClient::join(&srv.base, hearing, respondent.token.as_deref().unwrap()).await;
+
+    let clients = [&a, &b, &c];
+    let all_flowing = wait_until(Duration::from_secs(15), || {
+        clients.iter().all(|me| {
+            clients
+                .iter()
+                .filter(|o| o.participant_id != me.participant_id)
+                .all(|o| {
+                    let r = me.received_from(&o.participant_id);
+                    r.video_packets > 30 && r.audio_packets > 20
+                })
+        })
+    })
+    .await;
+    for me in clients {
+        for o in clients
+            .iter()
+            .filter(|o| o.participant_id != me.participant_id)
+        {
+            eprintln!(
+                "{} from {}: {:?}",
+                me.participant_id,
+                o.participant_id,
+                me.received_from(&o.participant_id)
+            );
+        }
+    }
+    assert!(
+        all_flowing,
+        "every participant receives audio and video from the other two"
+    );
+
+    // The late joiner's first video from each publisher is a keyframe, within 1 s of connecting.
+    for o in [&a, &b] {
+        let r = c.received_from(&o.participant_id);
+        assert_eq!(
+            r.first_video_was_keyframe,
+            Some(true),
+            "late joiner must start on a keyframe from {}",
+            o.participant_id
+        );
+        let waited = r
+            .first_video_at
+            .unwrap()
+            .saturating_duration_since(c.connected_at.unwrap());
+        assert!(
+            waited <= Duration::from_secs(1),
+            "first frame from {} after {waited:?}",
+            o.participant_id
+        );
+    }
+    // Nobody receives their own media back.
+    for me in clients {
+        assert_eq!(me.received_from(&me.participant_id).video_packets, 0);
+    }
+    for x in [a, b, c] {
+        x.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dropped_connection_is_reconnecting_then_returns_to_its_seat() {
+    let (srv, demo) = server().await;
+    let hearing = demo["hearing"]["id"].as_i64().unwrap();
+    let clerk = srv.staff(&demo, "clerk").await;
+    let applicant = srv.verified_party(&demo, "applicant").await;
+    let mut a = MediaClient::join(&srv.base, hearing, clerk.token.as_deref().unwrap()).await;
+    let mut b = MediaClient::join(&srv.base, hearing, applicant.token.as_deref().unwrap()).await;
+    let joined = a
+        .wait_event("participant_joined", Duration::from_secs(5))
+        .await;
+    assert_eq!(
+        joined["participant"]["participant_id"],
+        b.participant_id.as_str()
+    );
+    assert_eq!(joined["participant"]["role"], "applicant");
+
+    // The phone loses its network: the others are told "reconnecting", not "left".
+    b.drop_signaling();
+    let ev = a
+        .wait_event("participant_reconnecting", Duration::from_secs(5))
+        .await;
+    assert_eq!(ev["participant_id"], b.participant_id.as_str());
+
+    // It comes back on a new connection and takes the same seat.
+    let b2 = MediaClient::join(&srv.base, hearing, applicant.token.as_deref().unwrap()).await;
+    let left = a
+        .wait_event("participant_left", Duration::from_secs(5))
+        .await;
+    assert_eq!(left["participant_id"], b.participant_id.as_str());
+    assert_eq!(left["reason"], "rejoined");
+    let back = a
+        .wait_event("participant_joined", Duration::from_secs(5))
+        .await;
+    assert_eq!(
+        back["participant"]["participant_id"],
+        b2.participant_id.as_str()
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || a
+            .received_from(&b2.participant_id)
+            .video_packets
+            > 10)
+        .await,
+        "media flows again after the return"
+    );
+
+    // Leaving on purpose is a different event from losing the network.
+    b2.send(serde_json::json!({"type": "leave"}));
+    let left = a
+        .wait_event("participant_left", Duration::from_secs(5))
+        .await;
+    assert_eq!(left["reason"], "left");
+
+    let trail = clerk.get("/api/cases/1/audit").await.1;
+    let actions: Vec<&str> = trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for x in [
+        "hearing.connect",
+        "hearing.join",
+        "hearing.connection_lost",
+        "hearing.leave",
+    ] {
+        assert!(actions.contains(&x), "missing {x} in {actions:?}");
+    }
+    a.close().await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn signaling_refuses_strangers_and_bad_messages() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let (srv, demo) = server().await;
+    let url = format!("{}/ws/hearing/1", srv.base.replacen("http", "ws", 1));
+    // No session: refused before the upgrade.
+    assert!(tokio_tungstenite::connect_async(url.clone()).await.is_err());
+
+    let applicant = srv.verified_party(&demo, "applicant").await;
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {}", applicant.token.as_deref().unwrap())
+            .parse()
+            .unwrap(),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    for (frame, code) in [
+        (r#"{"type":"offer","sdp":"v=0"}"#, "not_joined"),
+        ("not json", "bad_message"),
+        (r#"{"type":"promote_me"}"#, "unknown_message"),
+    ] {
+        ws.send(Message::Text(frame.into())).await.unwrap();
+        let reply: serde_json::Value = loop {
+            if let Some(Ok(Message::Text(t))) = ws.next().await {
+                break serde_json::from_str(&t).unwrap();
+            }
+        };
+        assert_eq!(reply["type"], "error");
+        assert_eq!(reply["code"], code, "{frame}");
+    }
+    ws.send(Message::Text(r#"{"type":"join"}"#.into()))
+        .await
+        .unwrap();
+    let joined: serde_json::Value = loop {
+        if let Some(Ok(Message::Text(t))) = ws.next().await {
+            break serde_json::from_str(&t).unwrap();
+        }
+    };
+    assert_eq!(joined["type"], "joined");
+    ws.send(Message::Text(
+        r#"{"type":"offer","sdp":"v=0\r\nthis is not sdp\r\n"}"#.into(),
+    ))
+    .await
+    .unwrap();
+    let reply: serde_json::Value = loop {
+        if let Some(Ok(Message::Text(t))) = ws.next().await {
+            break serde_json::from_str(&t).unwrap();
+        }
+    };
+    assert_eq!(reply["code"], "bad_sdp", "{reply}");
+    // The server is still fine.
+    assert_eq!(srv.client().get("/healthz").await.1["status"], "ok");
+}

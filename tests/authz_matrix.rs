@@ -131,6 +131,10 @@ const ENDPOINTS: &[Endpoint] = &[
         allowed: &["admin", "arbitrator", "clerk", "mediator", "party"],
     },
     Endpoint {
+        name: "GET /api/hearings/1/stats",
+        allowed: &["admin", "arbitrator", "clerk", "mediator"],
+    },
+    Endpoint {
         name: "GET /api/party/hearing",
         allowed: &["party", "other_party"],
     },
@@ -293,7 +297,8 @@ async fn call(
 ) -> (StatusCode, Value) {
     let tomorrow = yunting::time::now_ms() + yunting::time::DAY_MS;
     match name {
-        "GET /api/me" | "GET /api/users" | "GET /api/staff" | "GET /api/cases" | "GET /api/cases/1" | "GET /api/cases/1/invitations" | "GET /api/cases/1/audit" | "GET /api/hearings/1" | "GET /api/party/hearing" => {
+        "GET /api/me" | "GET /api/users" | "GET /api/staff" | "GET /api/cases" | "GET /api/cases/1" | "GET /api/cases/1/invitations" | "GET /api/cases/1/audit" | "GET /api/hearings/1" | "GET /api/party/hearing"
+        | "GET /api/hearings/1/stats" => {
             c.get(name.trim_start_matches("GET ")).await
         }
         "POST /api/users" => {

@@ -94,6 +94,46 @@ async fn three_participants_each_receive_the_other_two_and_a_late_joiner_starts_
             o.participant_id
         );
     }
+    // Staff see the counters; parties do not; /metrics has the totals.
+    let (s, stats) = clerk.get(&format!("/api/hearings/{hearing}/stats")).await;
+    assert_eq!(s, reqwest::StatusCode::OK, "{stats}");
+    let ps = stats["participants"].as_array().unwrap();
+    assert_eq!(ps.len(), 3);
+    for p in ps {
+        assert_eq!(p["connected"], true);
+        assert_eq!(p["published"].as_array().unwrap().len(), 2, "{p}");
+        assert_eq!(p["subscribed"].as_array().unwrap().len(), 4, "{p}");
+        assert!(
+            p["subscribed"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|t| t["packets"].as_u64().unwrap() > 0),
+            "{p}"
+        );
+    }
+    assert_eq!(
+        applicant
+            .get(&format!("/api/hearings/{hearing}/stats"))
+            .await
+            .0,
+        reqwest::StatusCode::FORBIDDEN
+    );
+    let metrics = reqwest::get(format!("{}/metrics", srv.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("yunting_sfu_participants 3"), "{metrics}");
+    let forwarded: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("yunting_sfu_rtp_packets_forwarded "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(forwarded > 300, "{metrics}");
+
     // Nobody receives their own media back.
     for me in clients {
         assert_eq!(me.received_from(&me.participant_id).video_packets, 0);

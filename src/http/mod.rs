@@ -58,8 +58,11 @@ pub fn router(app: App, https: bool) -> Router {
         .route("/api/j/{token}/verify", post(party::verify))
         .route("/api/party/hearing", get(party::hearing))
         .route("/ws/hearing/{id}", get(ws::hearing_socket))
+        .route("/api/hearings/{id}/stats", get(ws::hearing_stats))
+        .route("/metrics", get(ws::metrics))
         .route("/", get(web::console))
-        .route("/j/{token}", get(web::party_page));
+        .route("/j/{token}", get(web::party_page))
+        .route("/room/{hearing_id}", get(web::room_page));
     if app.dev {
         api = api.route("/dev/outbox", get(dev::outbox));
     }

@@ -39,6 +39,10 @@ pub async fn party_page() -> Response {
     serve("party.html")
 }
 
+pub async fn room_page() -> Response {
+    serve("room.html")
+}
+
 /// Any other GET: a file under `web/`, or a JSON 404.
 pub async fn asset(uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');

@@ -178,3 +178,49 @@ async fn session(
         }
     }
 }
+
+/// `GET /api/hearings/<id>/stats`: media counters per participant and track, for staff
+/// who may see the hearing's case.
+pub async fn hearing_stats(
+    State(app): State<App>,
+    Auth(who): Auth,
+    ApiPath(hearing_id): ApiPath<i64>,
+) -> AppResult<axum::Json<serde_json::Value>> {
+    if who.staff().is_none() {
+        return Err(AppError::forbidden());
+    }
+    let mut tx = app.db.write().await?;
+    let (case_id,): (i64,) = sqlx::query_as("SELECT case_id FROM hearings WHERE id = $1")
+        .bind(hearing_id)
+        .fetch_optional(tx.conn())
+        .await?
+        .ok_or_else(|| AppError::not_found("hearing"))?;
+    authorize(&mut tx, &who, case_id, Permission::Read).await?;
+    tx.audit(AuditEntry::new(&who, "hearing.stats", format!("hearing:{hearing_id}")).case(case_id))
+        .await?;
+    tx.commit().await?;
+    let participants = match app.sfu.get() {
+        Some(sfu) => sfu.stats(Some(hearing_id)).await,
+        None => Vec::new(),
+    };
+    Ok(axum::Json(
+        json!({ "hearing_id": hearing_id, "participants": participants }),
+    ))
+}
+
+/// `GET /metrics`: Prometheus totals (no names, no case data).
+pub async fn metrics(State(app): State<App>) -> Response {
+    let all = match app.sfu.get() {
+        Some(sfu) => sfu.stats(None).await,
+        None => Vec::new(),
+    };
+    use axum::response::IntoResponse;
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        crate::sfu::stats::prometheus(&all),
+    )
+        .into_response()
+}

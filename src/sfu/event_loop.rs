@@ -165,6 +165,9 @@ impl EventLoop {
                 let _ = reply.send(id);
             }
             Command::Signal { participant, msg } => self.on_signal(participant, msg),
+            Command::Stats { hearing, reply } => {
+                let _ = reply.send(self.stats(hearing));
+            }
             Command::Disconnected { participant } => {
                 if let Some(p) = self.participants.get_mut(&participant) {
                     p.reconnecting_until = Some(Instant::now() + self.grace);
@@ -179,6 +182,61 @@ impl EventLoop {
                 }
             }
         }
+    }
+
+    fn stats(&mut self, hearing: Option<i64>) -> Vec<super::stats::ParticipantStats> {
+        use super::stats::{ParticipantStats, TrackStats};
+        let kind = |k: MediaKind| {
+            if k == MediaKind::Audio {
+                "audio"
+            } else {
+                "video"
+            }
+            .to_string()
+        };
+        let mut out: Vec<ParticipantStats> = self
+            .participants
+            .values()
+            .filter(|p| hearing.is_none_or(|h| h == p.hearing))
+            .map(|p| ParticipantStats {
+                participant_id: Participant::public_id(p.id),
+                hearing_id: p.hearing,
+                name: p.seat.name.clone(),
+                role: p.seat.role.clone(),
+                connected: p.connected,
+                reconnecting: p.reconnecting_until.is_some(),
+                published: p
+                    .published
+                    .iter()
+                    .map(|t| TrackStats {
+                        track_id: t.id.clone(),
+                        kind: kind(t.kind),
+                        codec: t.mime.clone(),
+                        packets: t.packets,
+                        bytes: t.bytes,
+                        publisher: None,
+                    })
+                    .collect(),
+                subscribed: p
+                    .subscribed
+                    .iter()
+                    .map(|t| TrackStats {
+                        track_id: t.published_track.clone(),
+                        kind: if t.mime.starts_with("audio/") {
+                            "audio".into()
+                        } else {
+                            "video".into()
+                        },
+                        codec: t.mime.to_ascii_lowercase(),
+                        packets: t.packets,
+                        bytes: t.bytes,
+                        publisher: Some(Participant::public_id(t.publisher)),
+                    })
+                    .collect(),
+            })
+            .collect();
+        out.sort_by(|a, b| a.participant_id.cmp(&b.participant_id));
+        out
     }
 
     fn join(

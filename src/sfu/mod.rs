@@ -13,6 +13,7 @@ pub mod event_loop;
 pub mod participant;
 pub mod peer_connection;
 pub mod published_track;
+pub mod stats;
 pub mod subscribed_track;
 
 use crate::media::signaling::{ClientMessage, IceServer, ServerMessage};
@@ -36,6 +37,11 @@ pub enum Command {
     },
     /// The signaling socket closed without `leave`: hold the seat for the grace period.
     Disconnected { participant: u64 },
+    /// Counters for one hearing (staff stats page) or all (`None`, for /metrics).
+    Stats {
+        hearing: Option<i64>,
+        reply: oneshot::Sender<Vec<stats::ParticipantStats>>,
+    },
 }
 
 #[derive(Clone)]
@@ -112,6 +118,19 @@ impl Sfu {
             .commands
             .send(Command::Signal { participant, msg })
             .await;
+    }
+
+    pub async fn stats(&self, hearing: Option<i64>) -> Vec<stats::ParticipantStats> {
+        let (reply, rx) = oneshot::channel();
+        if self
+            .commands
+            .send(Command::Stats { hearing, reply })
+            .await
+            .is_err()
+        {
+            return Vec::new();
+        }
+        rx.await.unwrap_or_default()
     }
 
     pub async fn disconnected(&self, participant: u64) {

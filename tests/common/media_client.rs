@@ -1,3 +1,4 @@
+#![allow(dead_code)]
 //! A hearing participant as a test sees it: a WebSocket to `/ws/hearing/<id>` and an
 //! async `webrtc` peer connection that publishes VP8 + Opus read from files (made with
 //! the ffmpeg CLI) and counts what it receives from each other participant.
@@ -12,7 +13,7 @@ use rtc::rtp_transceiver::rtp_sender::{
 };
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -29,13 +30,17 @@ use webrtc::peer_connection::{
 };
 use yunting::media::keyframe::{VideoCodec, starts_keyframe};
 
-/// Test media made once per test binary: 20 s of a 320×240 test pattern (VP8, a keyframe
-/// every second) and a tone (Opus).
+/// Video bitrate of the generated test media (the load generator raises it to ~1 Mbps).
+pub static VIDEO_KBPS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(300);
+
+/// Test media made once per test binary: 20 s of a test pattern (VP8, a keyframe every
+/// second) and a tone (Opus).
 pub fn media_files() -> &'static (PathBuf, PathBuf) {
     static FILES: std::sync::OnceLock<(PathBuf, PathBuf)> = std::sync::OnceLock::new();
     FILES.get_or_init(|| {
         let dir = std::env::temp_dir().join(format!("yunting-media-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
+        let kbps = VIDEO_KBPS.load(std::sync::atomic::Ordering::Relaxed);
         let video = dir.join("video.ivf");
         let audio = dir.join("audio.ogg");
         let run = |args: &[&str]| {
@@ -54,13 +59,24 @@ pub fn media_files() -> &'static (PathBuf, PathBuf) {
             "-f",
             "lavfi",
             "-i",
-            "testsrc=size=320x240:rate=30",
+            &format!(
+                "testsrc=size={}:rate=30",
+                if kbps > 500 { "640x360" } else { "320x240" }
+            ),
             "-t",
             "20",
             "-c:v",
             "libvpx",
             "-b:v",
-            "300k",
+            &format!("{kbps}k"),
+            "-minrate",
+            &format!("{kbps}k"),
+            "-maxrate",
+            &format!("{kbps}k"),
+            "-deadline",
+            "realtime",
+            "-cpu-used",
+            "8",
             "-g",
             "30",
             "-auto-alt-ref",
@@ -442,8 +458,4 @@ async fn feed_audio(track: Arc<TrackLocalStaticSample>, pt: u8, file: PathBuf) {
             }
         }
     }
-}
-
-pub fn exists(p: &Path) -> bool {
-    p.exists()
 }

@@ -69,6 +69,11 @@ async fn post(client: &reqwest::Client, url: String, token: &str, body: Value) -
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
+    // `cargo test --all-targets` runs this binary too (without `--bench`): do nothing then.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("sfu_load: run with `cargo bench --bench sfu_load`");
+        return;
+    }
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))

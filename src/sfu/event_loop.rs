@@ -783,6 +783,10 @@ impl EventLoop {
             // The subscriber negotiated its own extension ids; the publisher's would be dropped.
             out.header.extension = false;
             out.header.extensions.clear();
+            // Stale padding from the publisher's extension block would make rtc-rtp
+            // mis-size the packet once the subscriber's stack adds its own extensions,
+            // and drop it (marshal_to size mismatch).
+            out.header.extensions_padding = 0;
             sub.packets += 1;
             sub.bytes += out.payload.len() as u64;
             if let Err(e) = sender.write_rtp(now, out) {

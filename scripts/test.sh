@@ -25,16 +25,18 @@ cargo build --all-targets
 cargo test --all-targets 2>&1 | tee /tmp/yunting-cargo-test.log
 test "${PIPESTATUS[0]}" -eq 0
 
-# Real browser: the console and the party's phone page against the real server.
+# Real browser: the console, the party's phone page and the hearing room against the real server.
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 work=$(mktemp -d /tmp/yunting-browser.XXXXXX)
 port=$(free_port)
 base="http://127.0.0.1:$port"
 ./target/debug/yunting --data-dir "$work/data" --public-url "$base" demo > "$work/demo.json"
-YUNTING_HTTP_ADDR="127.0.0.1:$port" YUNTING_HTTPS_ADDR=off ./target/debug/yunting --data-dir "$work/data" --public-url "$base" serve --dev > "$work/server.log" 2>&1 &
+YUNTING_HTTP_ADDR="127.0.0.1:$port" YUNTING_HTTPS_ADDR=off YUNTING_MEDIA_UDP_ADDR="127.0.0.1:$(free_port)" ./target/debug/yunting --data-dir "$work/data" --public-url "$base" serve --dev > "$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 50); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.2; done
 YT_BASE="$base" YT_DEMO="$work/demo.json" node tests/browser/console_party.mjs
+# Three Chromium participants in one hearing room, VP8 then H.264.
+YT_BASE="$base" YT_DEMO="$work/demo.json" node tests/browser/room.mjs
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 ./target/debug/yunting --data-dir "$work/data" audit verify
 rm -rf "$work"

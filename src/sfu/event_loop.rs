@@ -25,7 +25,7 @@ use rtc::rtp_transceiver::rtp_sender::{
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
@@ -40,6 +40,14 @@ pub struct EventLoop {
     demux: Demux<u64>,
     next_id: u64,
     started: Instant,
+    /// Connections touched since the last flush: only these are polled, so a packet costs
+    /// the same however many people are in other rooms.
+    dirty: HashSet<u64>,
+    /// Each connection's next timer, as of its last flush.
+    deadlines: HashMap<u64, Instant>,
+    /// Some participant needs an offer (set when tracks are added or removed).
+    offers_pending: bool,
+    next_housekeeping: Instant,
 }
 
 fn sdp_error(e: impl std::fmt::Display) -> ServerMessage {
@@ -65,6 +73,10 @@ impl EventLoop {
             demux: Demux::default(),
             next_id: 1,
             started: Instant::now(),
+            dirty: HashSet::new(),
+            deadlines: HashMap::new(),
+            offers_pending: false,
+            next_housekeeping: Instant::now(),
         }
     }
 
@@ -79,9 +91,9 @@ impl EventLoop {
             self.flush().await;
             let now = Instant::now();
             let deadline = self
-                .participants
-                .values_mut()
-                .filter_map(|p| p.pc.as_mut().and_then(|pc| pc.poll_timeout()))
+                .deadlines
+                .values()
+                .copied()
                 .min()
                 .unwrap_or(now + Duration::from_millis(500))
                 .min(now + Duration::from_millis(500));
@@ -121,17 +133,28 @@ impl EventLoop {
         if let Err(e) = pc.handle_read(msg) {
             tracing::debug!(participant = id, error = %e, "media read");
         }
+        self.dirty.insert(id);
     }
 
     fn on_timers(&mut self) {
         let now = Instant::now();
-        for p in self.participants.values_mut() {
-            if let Some(pc) = p.pc.as_mut()
-                && pc.poll_timeout().is_some_and(|d| d <= now)
-            {
+        let due: Vec<u64> = self
+            .deadlines
+            .iter()
+            .filter(|(_, d)| **d <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            self.deadlines.remove(&id);
+            if let Some(pc) = self.participants.get_mut(&id).and_then(|p| p.pc.as_mut()) {
                 let _ = pc.handle_timeout(now);
+                self.dirty.insert(id);
             }
         }
+        if now < self.next_housekeeping {
+            return;
+        }
+        self.next_housekeeping = now + Duration::from_millis(250);
         let expired: Vec<u64> = self
             .participants
             .values()
@@ -154,6 +177,9 @@ impl EventLoop {
     }
 
     fn on_command(&mut self, cmd: Command) {
+        // Commands are rare and may touch anyone: poll everybody once afterwards.
+        self.offers_pending = true;
+        self.dirty.extend(self.participants.keys().copied());
         match cmd {
             Command::Join {
                 hearing,
@@ -546,6 +572,7 @@ impl EventLoop {
             return;
         }
         let (receiver, media_ssrc) = (t.receiver, t.ssrc);
+        self.dirty.insert(publisher);
         if let Some(mut r) = p.pc.as_mut().and_then(|pc| pc.rtp_receiver(receiver)) {
             let _ = r.write_rtcp(
                 Instant::now(),
@@ -609,7 +636,11 @@ impl EventLoop {
         let mut opened: Vec<(u64, PublishedTrack)> = Vec::new();
         let mut media: Vec<(u64, rtc::rtp::Packet)> = Vec::new();
         let mut keyframe_asks: Vec<(u64, u32)> = Vec::new();
-        for p in self.participants.values_mut() {
+        let touched: Vec<u64> = self.dirty.iter().copied().collect();
+        for id in touched {
+            let Some(p) = self.participants.get_mut(&id) else {
+                continue;
+            };
             let Some(pc) = p.pc.as_mut() else { continue };
             while let Some(ev) = pc.poll_event() {
                 match ev {
@@ -663,6 +694,9 @@ impl EventLoop {
                 }
             }
         }
+        if !opened.is_empty() {
+            self.offers_pending = true;
+        }
         for (publisher, track) in opened {
             let Some(p) = self.participants.get_mut(&publisher) else {
                 continue;
@@ -711,10 +745,14 @@ impl EventLoop {
         for (publisher, pkt) in media {
             self.forward(publisher, pkt, now);
         }
+        if !std::mem::take(&mut self.offers_pending) {
+            return;
+        }
         for p in self.participants.values_mut() {
             if !p.needs_offer || p.offer_outstanding {
                 continue;
             }
+            self.dirty.insert(p.id);
             let Some(pc) = p.pc.as_mut() else { continue };
             let offer = pc
                 .create_offer(None)
@@ -744,6 +782,7 @@ impl EventLoop {
             .video_codec
             .is_some_and(|c| starts_keyframe(c, &pkt.payload));
         let mut need_keyframe = false;
+        let mut touched = Vec::new();
         for s in self
             .participants
             .values_mut()
@@ -764,6 +803,7 @@ impl EventLoop {
                 sub.waiting_for_keyframe = false;
             }
             let Some(pc) = s.pc.as_mut() else { continue };
+            touched.push(s.id);
             let Some(mut sender) = pc.rtp_sender(sub.sender) else {
                 continue;
             };
@@ -793,19 +833,27 @@ impl EventLoop {
                 tracing::debug!(error = %e, "forward");
             }
         }
+        self.dirty.extend(touched);
         if need_keyframe {
             self.request_keyframe(publisher, &track_id);
+            self.dirty.insert(publisher);
         }
     }
 
     async fn flush(&mut self) {
         let mut out: Vec<(SocketAddr, BytesMut)> = Vec::new();
-        for p in self.participants.values_mut() {
-            if let Some(pc) = p.pc.as_mut() {
-                while let Some(t) = pc.poll_write() {
-                    out.push((t.transport.peer_addr, t.message));
-                }
+        for id in self.dirty.drain() {
+            let Some(pc) = self.participants.get_mut(&id).and_then(|p| p.pc.as_mut()) else {
+                self.deadlines.remove(&id);
+                continue;
+            };
+            while let Some(t) = pc.poll_write() {
+                out.push((t.transport.peer_addr, t.message));
             }
+            match pc.poll_timeout() {
+                Some(d) => self.deadlines.insert(id, d),
+                None => self.deadlines.remove(&id),
+            };
         }
         for (to, data) in out {
             if let Err(e) = self.socket.send_to(&data, to).await {

@@ -226,6 +226,37 @@ async fn signaling_refuses_strangers_and_bad_messages() {
     // No session: refused before the upgrade.
     assert!(tokio_tungstenite::connect_async(url.clone()).await.is_err());
 
+    // A verified party of another case is refused too.
+    let clerk = srv.staff(&demo, "clerk").await;
+    let (_, other) = clerk
+        .post(
+            "/api/cases",
+            serde_json::json!({"cause": "社会保险", "procedure": "ordinary"}),
+        )
+        .await;
+    let other_id = other["id"].as_i64().unwrap();
+    let idn = common::id_number("44010619920202123");
+    let (_, p) = clerk.post(&format!("/api/cases/{other_id}/parties"), serde_json::json!({"side": "applicant", "kind": "person", "name": "吴六", "phone": "13500000005", "id_number": idn})).await;
+    let (_, inv) = clerk
+        .post(
+            &format!("/api/cases/{other_id}/invitations"),
+            serde_json::json!({"role": "applicant", "party_id": p["id"]}),
+        )
+        .await;
+    let other_demo = serde_json::json!({"invitations": [{"role": "applicant", "name": "吴六", "phone": "13500000005", "id_last6": idn[12..].to_string(), "url": inv["url"]}]});
+    let stranger = srv.verified_party(&other_demo, "applicant").await;
+    let mut req = url.clone().into_client_request().unwrap();
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {}", stranger.token.as_deref().unwrap())
+            .parse()
+            .unwrap(),
+    );
+    match tokio_tungstenite::connect_async(req).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => assert_eq!(resp.status(), 403),
+        other => panic!("a party of another case must be refused, got {other:?}"),
+    }
+
     let applicant = srv.verified_party(&demo, "applicant").await;
     let mut req = url.into_client_request().unwrap();
     req.headers_mut().insert(
@@ -271,4 +302,50 @@ async fn signaling_refuses_strangers_and_bad_messages() {
     assert_eq!(reply["code"], "bad_sdp", "{reply}");
     // The server is still fine.
     assert_eq!(srv.client().get("/healthz").await.1["status"], "ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn audio_only_stops_video_keeps_audio_and_resumes_on_a_keyframe() {
+    let (srv, demo) = server().await;
+    let hearing = demo["hearing"]["id"].as_i64().unwrap();
+    let clerk = srv.staff(&demo, "clerk").await;
+    let applicant = srv.verified_party(&demo, "applicant").await;
+    let a = MediaClient::join(&srv.base, hearing, clerk.token.as_deref().unwrap()).await;
+    let b = MediaClient::join(&srv.base, hearing, applicant.token.as_deref().unwrap()).await;
+    assert!(
+        wait_until(Duration::from_secs(10), || b
+            .received_from(&a.participant_id)
+            .video_packets
+            > 20)
+        .await
+    );
+
+    b.send(serde_json::json!({"type": "audio_only", "enabled": true}));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = b.received_from(&a.participant_id);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = b.received_from(&a.participant_id);
+    assert!(
+        after.video_packets - before.video_packets <= 2,
+        "video kept flowing: {before:?} → {after:?}"
+    );
+    assert!(
+        after.audio_packets - before.audio_packets >= 50,
+        "audio must keep flowing: {before:?} → {after:?}"
+    );
+    // The other direction is unaffected.
+    let a_before = a.received_from(&b.participant_id).video_packets;
+
+    b.send(serde_json::json!({"type": "audio_only", "enabled": false}));
+    assert!(
+        wait_until(Duration::from_secs(3), || b
+            .received_from(&a.participant_id)
+            .video_packets
+            > after.video_packets + 20)
+        .await,
+        "video resumes"
+    );
+    assert!(a.received_from(&b.participant_id).video_packets > a_before);
+    a.close().await;
+    b.close().await;
 }

@@ -149,8 +149,11 @@ async fn session(
                 };
                 state = next;
                 match msg {
-                    ClientMessage::Join { .. } => {
+                    ClientMessage::Join { audio_only } => {
                         participant = sfu.join(hearing, seat.clone(), events_tx.clone()).await;
+                        if let (Some(id), true) = (participant, audio_only) {
+                            sfu.signal(id, ClientMessage::AudioOnly { enabled: true }).await;
+                        }
                         audit(&app, &who, "hearing.join", hearing, case_id, json!({"participant": participant, "role": seat.role})).await;
                     }
                     ClientMessage::Leave => {

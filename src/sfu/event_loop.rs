@@ -304,6 +304,7 @@ impl EventLoop {
             audio_muted: false,
             video_muted: false,
             reconnecting_until: None,
+            audio_only: false,
         };
         let others: Vec<_> = self
             .participants
@@ -385,7 +386,25 @@ impl EventLoop {
                     },
                 );
             }
-            ClientMessage::ViewSize { .. } | ClientMessage::AudioOnly { .. } => {}
+            ClientMessage::AudioOnly { enabled } => {
+                p.audio_only = enabled;
+                if !enabled {
+                    // Video resumes at the next keyframe of each forwarded track.
+                    let mut resume = Vec::new();
+                    for s in p
+                        .subscribed
+                        .iter_mut()
+                        .filter(|s| s.mime.starts_with("video/"))
+                    {
+                        s.waiting_for_keyframe = true;
+                        resume.push((s.publisher, s.published_track.clone()));
+                    }
+                    for (publisher, track) in resume {
+                        self.request_keyframe(publisher, &track);
+                    }
+                }
+            }
+            ClientMessage::ViewSize { .. } => {}
             ClientMessage::Leave => self.remove(id, LeftReason::Left),
             ClientMessage::Ping => p.send(ServerMessage::Pong),
         }
@@ -777,17 +796,16 @@ impl EventLoop {
         };
         track.packets += 1;
         track.bytes += pkt.payload.len() as u64;
-        let (hearing, track_id) = (p.hearing, track.id.clone());
+        let (hearing, track_id, video) =
+            (p.hearing, track.id.clone(), track.kind == MediaKind::Video);
         let keyframe = track
             .video_codec
             .is_some_and(|c| starts_keyframe(c, &pkt.payload));
         let mut need_keyframe = false;
         let mut touched = Vec::new();
-        for s in self
-            .participants
-            .values_mut()
-            .filter(|s| s.hearing == hearing && s.id != publisher && s.connected)
-        {
+        for s in self.participants.values_mut().filter(|s| {
+            s.hearing == hearing && s.id != publisher && s.connected && !(video && s.audio_only)
+        }) {
             let Some(sub) = s
                 .subscribed
                 .iter_mut()

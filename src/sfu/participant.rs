@@ -32,6 +32,8 @@ pub struct Participant {
     pub video_muted: bool,
     /// The signaling socket is gone; the seat is held until this instant.
     pub reconnecting_until: Option<std::time::Instant>,
+    /// Receives no video (weak network, or the participant's choice); audio keeps flowing.
+    pub audio_only: bool,
 }
 
 impl Participant {

@@ -68,6 +68,7 @@ impl App {
             public_ip: self.config.public_ip.clone(),
             ice_servers,
             reconnect_grace: std::time::Duration::from_secs(60),
+            max_packets_per_second: self.config.media_max_pps,
         })
         .await?;
         let _ = self.sfu.set(sfu);

@@ -30,6 +30,8 @@ pub struct Config {
     pub public_ip: Option<String>,
     /// STUN/TURN servers passed to clients.
     pub ice_servers: Vec<IceServerConfig>,
+    /// RTP packets per second one participant may send before the excess is dropped.
+    pub media_max_pps: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -91,6 +93,7 @@ struct FileConfig {
     public_ip: Option<String>,
     #[serde(default)]
     ice_servers: Vec<IceServerConfig>,
+    media_max_pps: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -268,6 +271,13 @@ impl Config {
             media_udp_addr,
             public_ip,
             ice_servers: f.ice_servers,
+            media_max_pps: match get("YUNTING_MEDIA_MAX_PPS") {
+                Some(v) => v
+                    .parse()
+                    .context("YUNTING_MEDIA_MAX_PPS must be a number")?,
+                // Three simulcast layers of 2.5 Mbps video plus audio stay far below this.
+                None => f.media_max_pps.unwrap_or(2_000),
+            },
         })
     }
 

@@ -8,12 +8,13 @@ use common::{Backend, TestServer};
 use std::time::{Duration, Instant};
 
 async fn server() -> (TestServer, serde_json::Value) {
-    let srv = TestServer::start_with(
-        Backend::Sqlite,
-        &[("YUNTING_MEDIA_UDP_ADDR", "127.0.0.1:0")],
-    )
-    .await
-    .unwrap();
+    server_with(&[]).await
+}
+
+async fn server_with(env: &[(&str, &str)]) -> (TestServer, serde_json::Value) {
+    let mut all = vec![("YUNTING_MEDIA_UDP_ADDR", "127.0.0.1:0")];
+    all.extend_from_slice(env);
+    let srv = TestServer::start_with(Backend::Sqlite, &all).await.unwrap();
     srv.app.start_media().await.unwrap();
     let demo = srv.demo().await;
     (srv, demo)
@@ -346,6 +347,50 @@ async fn audio_only_stops_video_keeps_audio_and_resumes_on_a_keyframe() {
         "video resumes"
     );
     assert!(a.received_from(&b.participant_id).video_packets > a_before);
+    a.close().await;
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_rtp_flood_is_cut_to_the_participant_budget() {
+    // A budget far below what a normal publisher sends (~90 video + 50 audio packets/s)
+    // stands in for a flood; the excess must be dropped and counted.
+    let (srv, demo) = server_with(&[("YUNTING_MEDIA_MAX_PPS", "40")]).await;
+    let hearing = demo["hearing"]["id"].as_i64().unwrap();
+    let clerk = srv.staff(&demo, "clerk").await;
+    let applicant = srv.verified_party(&demo, "applicant").await;
+    let a = MediaClient::join(&srv.base, hearing, clerk.token.as_deref().unwrap()).await;
+    let b = MediaClient::join(&srv.base, hearing, applicant.token.as_deref().unwrap()).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = b.received_from(&a.participant_id);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let after = b.received_from(&a.participant_id);
+    let got =
+        (after.audio_packets + after.video_packets) - (before.audio_packets + before.video_packets);
+    assert!(
+        got <= 40 * 4 + 20,
+        "forwarded {got} packets in 4 s with a budget of 40/s"
+    );
+    let (_, stats) = clerk.get(&format!("/api/hearings/{hearing}/stats")).await;
+    let dropped = stats["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["participant_id"] == a.participant_id.as_str())
+        .unwrap()["dropped_packets"]
+        .as_u64()
+        .unwrap();
+    assert!(dropped > 100, "{stats}");
+    let metrics = reqwest::get(format!("{}/metrics", srv.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !metrics.contains("yunting_sfu_rtp_packets_dropped 0\n"),
+        "{metrics}"
+    );
     a.close().await;
     b.close().await;
 }

@@ -48,6 +48,8 @@ pub struct EventLoop {
     /// Some participant needs an offer (set when tracks are added or removed).
     offers_pending: bool,
     next_housekeeping: Instant,
+    /// Per-participant RTP packet budget (packets per second, and burst).
+    max_pps: u32,
 }
 
 fn sdp_error(e: impl std::fmt::Display) -> ServerMessage {
@@ -63,6 +65,7 @@ impl EventLoop {
         candidate: SocketAddr,
         ice_servers: Vec<IceServer>,
         grace: Duration,
+        max_pps: u32,
     ) -> Self {
         Self {
             socket,
@@ -77,6 +80,7 @@ impl EventLoop {
             deadlines: HashMap::new(),
             offers_pending: false,
             next_housekeeping: Instant::now(),
+            max_pps,
         }
     }
 
@@ -231,6 +235,7 @@ impl EventLoop {
                 role: p.seat.role.clone(),
                 connected: p.connected,
                 reconnecting: p.reconnecting_until.is_some(),
+                dropped_packets: p.dropped_packets,
                 published: p
                     .published
                     .iter()
@@ -305,6 +310,8 @@ impl EventLoop {
             video_muted: false,
             reconnecting_until: None,
             audio_only: false,
+            budget: crate::media::rate_limit::PacketBudget::new(self.max_pps, self.max_pps),
+            dropped_packets: 0,
         };
         let others: Vec<_> = self
             .participants
@@ -656,6 +663,7 @@ impl EventLoop {
         let mut media: Vec<(u64, rtc::rtp::Packet)> = Vec::new();
         let mut keyframe_asks: Vec<(u64, u32)> = Vec::new();
         let touched: Vec<u64> = self.dirty.iter().copied().collect();
+        let now_ms = self.now_ms();
         for id in touched {
             let Some(p) = self.participants.get_mut(&id) else {
                 continue;
@@ -698,7 +706,20 @@ impl EventLoop {
             }
             while let Some(TaggedRTCMessage { message, .. }) = pc.poll_read() {
                 match message {
-                    RTCMessage::RtpPacket(_, pkt) => media.push((p.id, pkt)),
+                    RTCMessage::RtpPacket(_, pkt) => {
+                        if p.budget.allow(now_ms) {
+                            media.push((p.id, pkt));
+                        } else {
+                            if p.dropped_packets % 1000 == 0 {
+                                tracing::warn!(
+                                    participant = p.id,
+                                    dropped = p.dropped_packets + 1,
+                                    "RTP over the per-participant budget; dropping"
+                                );
+                            }
+                            p.dropped_packets += 1;
+                        }
+                    }
                     RTCMessage::RtcpPacket(_, pkts) => {
                         for k in &pkts {
                             if let Some(pli) = k.as_any().downcast_ref::<PictureLossIndication>() {

@@ -58,6 +58,8 @@ pub struct SfuConfig {
     pub public_ip: Option<String>,
     pub ice_servers: Vec<IceServer>,
     pub reconnect_grace: Duration,
+    /// Flood protection: RTP packets per second one participant may send (and burst).
+    pub max_packets_per_second: u32,
 }
 
 impl Sfu {
@@ -83,6 +85,7 @@ impl Sfu {
             candidate,
             config.ice_servers,
             config.reconnect_grace,
+            config.max_packets_per_second,
         );
         tokio::spawn(lp.run(rx));
         tracing::info!("media on udp://{local_addr} (candidate {candidate})");

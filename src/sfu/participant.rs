@@ -34,6 +34,9 @@ pub struct Participant {
     pub reconnecting_until: Option<std::time::Instant>,
     /// Receives no video (weak network, or the participant's choice); audio keeps flowing.
     pub audio_only: bool,
+    /// RTP this participant may send per second; the excess is dropped.
+    pub budget: crate::media::rate_limit::PacketBudget,
+    pub dropped_packets: u64,
 }
 
 impl Participant {

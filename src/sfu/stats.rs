@@ -22,6 +22,8 @@ pub struct ParticipantStats {
     pub role: String,
     pub connected: bool,
     pub reconnecting: bool,
+    /// RTP packets dropped for exceeding the participant's budget (flood protection).
+    pub dropped_packets: u64,
     /// Tracks it sends to the server.
     pub published: Vec<TrackStats>,
     /// Tracks the server forwards to it.
@@ -35,6 +37,7 @@ pub fn prometheus(all: &[ParticipantStats]) -> String {
     let bytes_in = sum(&|p| p.published.iter().map(|t| t.bytes).sum());
     let packets_out = sum(&|p| p.subscribed.iter().map(|t| t.packets).sum());
     let bytes_out = sum(&|p| p.subscribed.iter().map(|t| t.bytes).sum());
+    let dropped: u64 = all.iter().map(|p| p.dropped_packets).sum();
     let connected = all.iter().filter(|p| p.connected).count();
     let reconnecting = all.iter().filter(|p| p.reconnecting).count();
     let mut hearings: Vec<i64> = all.iter().map(|p| p.hearing_id).collect();
@@ -48,7 +51,8 @@ pub fn prometheus(all: &[ParticipantStats]) -> String {
          # HELP yunting_sfu_rtp_packets_received RTP packets received from publishers (current participants).\n# TYPE yunting_sfu_rtp_packets_received counter\nyunting_sfu_rtp_packets_received {packets_in}\n\
          # HELP yunting_sfu_rtp_bytes_received RTP payload bytes received.\n# TYPE yunting_sfu_rtp_bytes_received counter\nyunting_sfu_rtp_bytes_received {bytes_in}\n\
          # HELP yunting_sfu_rtp_packets_forwarded RTP packets forwarded to subscribers.\n# TYPE yunting_sfu_rtp_packets_forwarded counter\nyunting_sfu_rtp_packets_forwarded {packets_out}\n\
-         # HELP yunting_sfu_rtp_bytes_forwarded RTP payload bytes forwarded.\n# TYPE yunting_sfu_rtp_bytes_forwarded counter\nyunting_sfu_rtp_bytes_forwarded {bytes_out}\n",
+         # HELP yunting_sfu_rtp_bytes_forwarded RTP payload bytes forwarded.\n# TYPE yunting_sfu_rtp_bytes_forwarded counter\nyunting_sfu_rtp_bytes_forwarded {bytes_out}\n\
+         # HELP yunting_sfu_rtp_packets_dropped RTP packets dropped by flood protection.\n# TYPE yunting_sfu_rtp_packets_dropped counter\nyunting_sfu_rtp_packets_dropped {dropped}\n",
         all.len(),
         hearings.len()
     )

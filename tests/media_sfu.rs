@@ -321,6 +321,17 @@ async fn audio_only_stops_video_keeps_audio_and_resumes_on_a_keyframe() {
         .await
     );
 
+    // Connection quality is measured by the server and told to the room.
+    let mut a = a;
+    let q = a.wait_event("quality", Duration::from_secs(6)).await;
+    assert_eq!(q["level"], "good", "{q}");
+    assert!(q["rtt_ms"].as_u64().unwrap() < 300, "{q}");
+    let (_, stats) = clerk.get(&format!("/api/hearings/{hearing}/stats")).await;
+    assert!(
+        stats["participants"][0]["loss_permille"].is_u64(),
+        "{stats}"
+    );
+
     b.send(serde_json::json!({"type": "audio_only", "enabled": true}));
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = b.received_from(&a.participant_id);

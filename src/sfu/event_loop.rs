@@ -50,6 +50,7 @@ pub struct EventLoop {
     next_housekeeping: Instant,
     /// Per-participant RTP packet budget (packets per second, and burst).
     max_pps: u32,
+    next_quality_report: Instant,
 }
 
 fn sdp_error(e: impl std::fmt::Display) -> ServerMessage {
@@ -81,6 +82,7 @@ impl EventLoop {
             offers_pending: false,
             next_housekeeping: Instant::now(),
             max_pps,
+            next_quality_report: Instant::now(),
         }
     }
 
@@ -159,6 +161,10 @@ impl EventLoop {
             return;
         }
         self.next_housekeeping = now + Duration::from_millis(250);
+        if now >= self.next_quality_report {
+            self.next_quality_report = now + Duration::from_secs(2);
+            self.report_quality(now);
+        }
         let expired: Vec<u64> = self
             .participants
             .values()
@@ -167,6 +173,50 @@ impl EventLoop {
             .collect();
         for id in expired {
             self.remove(id, LeftReason::Timeout);
+        }
+    }
+
+    /// Measure each connection (ICE round-trip time, loss reported by the peer's receiver
+    /// reports) and tell everyone in the room.
+    fn report_quality(&mut self, now: Instant) {
+        use rtc::statistics::StatsSelector;
+        use rtc::statistics::report::RTCStatsReportEntry;
+        let mut reports = Vec::new();
+        for p in self.participants.values_mut().filter(|p| p.connected) {
+            let Some(pc) = p.pc.as_mut() else { continue };
+            let stats = pc.get_stats(now, StatsSelector::None);
+            let mut rtt: Option<f64> = None;
+            let mut loss: f64 = 0.0;
+            for e in stats.iter() {
+                match e {
+                    RTCStatsReportEntry::IceCandidatePair(c)
+                        if c.nominated && c.current_round_trip_time > 0.0 =>
+                    {
+                        rtt = Some(rtt.map_or(c.current_round_trip_time, |r: f64| {
+                            r.max(c.current_round_trip_time)
+                        }))
+                    }
+                    RTCStatsReportEntry::RemoteInboundRtp(r) => loss = loss.max(r.fraction_lost),
+                    _ => {}
+                }
+            }
+            p.rtt_ms = rtt.map(|r| (r * 1000.0).round() as u32);
+            p.loss_permille = Some((loss * 1000.0).round().min(1000.0) as u16);
+            let (rtt_ms, loss_permille) = (p.rtt_ms.unwrap_or(0), p.loss_permille.unwrap_or(0));
+            reports.push((
+                p.hearing,
+                ServerMessage::Quality {
+                    participant_id: Participant::public_id(p.id),
+                    level: crate::media::quality::level(rtt_ms, loss_permille),
+                    rtt_ms,
+                    loss_permille,
+                },
+            ));
+        }
+        for (hearing, msg) in reports {
+            for p in self.participants.values().filter(|p| p.hearing == hearing) {
+                p.send(msg.clone());
+            }
         }
     }
 
@@ -236,6 +286,8 @@ impl EventLoop {
                 connected: p.connected,
                 reconnecting: p.reconnecting_until.is_some(),
                 dropped_packets: p.dropped_packets,
+                rtt_ms: p.rtt_ms,
+                loss_permille: p.loss_permille,
                 published: p
                     .published
                     .iter()
@@ -312,6 +364,8 @@ impl EventLoop {
             audio_only: false,
             budget: crate::media::rate_limit::PacketBudget::new(self.max_pps, self.max_pps),
             dropped_packets: 0,
+            rtt_ms: None,
+            loss_permille: None,
         };
         let others: Vec<_> = self
             .participants

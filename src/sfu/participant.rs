@@ -37,6 +37,9 @@ pub struct Participant {
     /// RTP this participant may send per second; the excess is dropped.
     pub budget: crate::media::rate_limit::PacketBudget,
     pub dropped_packets: u64,
+    /// Last measured round-trip time and loss of what we send it (from RTCP).
+    pub rtt_ms: Option<u32>,
+    pub loss_permille: Option<u16>,
 }
 
 impl Participant {

@@ -24,6 +24,10 @@ pub struct ParticipantStats {
     pub reconnecting: bool,
     /// RTP packets dropped for exceeding the participant's budget (flood protection).
     pub dropped_packets: u64,
+    /// Round-trip time to the participant (ICE), ms.
+    pub rtt_ms: Option<u32>,
+    /// Share of what we send it that its receiver reports as lost, per mille.
+    pub loss_permille: Option<u16>,
     /// Tracks it sends to the server.
     pub published: Vec<TrackStats>,
     /// Tracks the server forwards to it.

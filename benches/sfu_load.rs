@@ -110,6 +110,7 @@ async fn main() {
         .env("YUNTING_HTTP_ADDR", format!("127.0.0.1:{port}"))
         .env("YUNTING_HTTPS_ADDR", "off")
         .env("YUNTING_MEDIA_UDP_ADDR", "127.0.0.1:0")
+        .env("YUNTING_MEDIA_TCP_ADDR", "127.0.0.1:0")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()

@@ -65,6 +65,7 @@ impl App {
             .collect();
         let sfu = crate::sfu::Sfu::start(crate::sfu::SfuConfig {
             bind,
+            tcp_bind: self.config.media_tcp_addr.clone(),
             public_ip: self.config.public_ip.clone(),
             ice_servers,
             reconnect_grace: std::time::Duration::from_secs(60),

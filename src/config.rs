@@ -25,6 +25,8 @@ pub struct Config {
     pub otp: OtpDelivery,
     /// The one UDP socket all media uses (`None` disables the media server).
     pub media_udp_addr: Option<String>,
+    /// The ICE-TCP listener, for networks that block UDP (`None` disables it).
+    pub media_tcp_addr: Option<String>,
     /// The address phones reach the media port at, for servers behind 1:1 NAT or bound
     /// to 0.0.0.0.
     pub public_ip: Option<String>,
@@ -90,6 +92,7 @@ struct FileConfig {
     utc_offset_hours: Option<i32>,
     otp: Option<FileOtp>,
     media_udp_addr: Option<String>,
+    media_tcp_addr: Option<String>,
     public_ip: Option<String>,
     #[serde(default)]
     ice_servers: Vec<IceServerConfig>,
@@ -268,6 +271,10 @@ impl Config {
             recordings_dir,
             utc_offset_hours,
             otp,
+            media_tcp_addr: match get("YUNTING_MEDIA_TCP_ADDR") {
+                Some(v) => addr(Some(v)),
+                None => addr(f.media_tcp_addr.or(Some("0.0.0.0:50000".into()))),
+            },
             media_udp_addr,
             public_ip,
             ice_servers: f.ice_servers,

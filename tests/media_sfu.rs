@@ -12,7 +12,10 @@ async fn server() -> (TestServer, serde_json::Value) {
 }
 
 async fn server_with(env: &[(&str, &str)]) -> (TestServer, serde_json::Value) {
-    let mut all = vec![("YUNTING_MEDIA_UDP_ADDR", "127.0.0.1:0")];
+    let mut all = vec![
+        ("YUNTING_MEDIA_UDP_ADDR", "127.0.0.1:0"),
+        ("YUNTING_MEDIA_TCP_ADDR", "127.0.0.1:0"),
+    ];
     all.extend_from_slice(env);
     let srv = TestServer::start_with(Backend::Sqlite, &all).await.unwrap();
     srv.app.start_media().await.unwrap();
@@ -401,6 +404,41 @@ async fn an_rtp_flood_is_cut_to_the_participant_budget() {
     assert!(
         !metrics.contains("yunting_sfu_rtp_packets_dropped 0\n"),
         "{metrics}"
+    );
+    a.close().await;
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_participant_on_a_network_without_udp_joins_over_ice_tcp() {
+    let (srv, demo) = server().await;
+    let hearing = demo["hearing"]["id"].as_i64().unwrap();
+    let clerk = srv.staff(&demo, "clerk").await;
+    let applicant = srv.verified_party(&demo, "applicant").await;
+    let a = MediaClient::join(&srv.base, hearing, clerk.token.as_deref().unwrap()).await;
+    let b = MediaClient::join_over(
+        &srv.base,
+        hearing,
+        applicant.token.as_deref().unwrap(),
+        true,
+    )
+    .await;
+    let flowing = wait_until(Duration::from_secs(10), || {
+        let (ab, ba) = (
+            a.received_from(&b.participant_id),
+            b.received_from(&a.participant_id),
+        );
+        ab.video_packets > 30
+            && ab.audio_packets > 20
+            && ba.video_packets > 30
+            && ba.audio_packets > 20
+    })
+    .await;
+    assert!(
+        flowing,
+        "TCP participant: {:?} / {:?}",
+        a.received_from(&b.participant_id),
+        b.received_from(&a.participant_id)
     );
     a.close().await;
     b.close().await;

@@ -19,6 +19,8 @@ fn spawn(dir: &std::path::Path, http: u16, https: u16) -> Child {
         .current_dir(dir)
         .env("YUNTING_HTTP_ADDR", format!("127.0.0.1:{http}"))
         .env("YUNTING_HTTPS_ADDR", format!("127.0.0.1:{https}"))
+        .env("YUNTING_MEDIA_UDP_ADDR", "127.0.0.1:0")
+        .env("YUNTING_MEDIA_TCP_ADDR", "127.0.0.1:0")
         .env_remove("YUNTING_DATA_DIR")
         .env_remove("YUNTING_DATABASE_URL")
         .env_remove("DATABASE_URL")

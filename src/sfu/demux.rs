@@ -22,10 +22,17 @@ pub fn stun_local_ufrag(buf: &[u8]) -> Option<String> {
     user.split(':').next().map(str::to_owned)
 }
 
+/// UDP datagram or ICE-TCP connection (RFC 6544): the same address may appear on both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
+
 #[derive(Debug)]
 pub struct Demux<K> {
     by_ufrag: HashMap<String, K>,
-    by_addr: HashMap<SocketAddr, K>,
+    by_addr: HashMap<(Transport, SocketAddr), K>,
 }
 
 impl<K: Copy + Eq + Hash> Default for Demux<K> {
@@ -44,12 +51,22 @@ impl<K: Copy + Eq + Hash> Demux<K> {
     }
 
     /// Which connection a datagram from `from` belongs to, if any.
-    pub fn route(&mut self, from: SocketAddr, stun_ufrag: Option<&str>) -> Option<K> {
+    pub fn route(
+        &mut self,
+        transport: Transport,
+        from: SocketAddr,
+        stun_ufrag: Option<&str>,
+    ) -> Option<K> {
         if let Some(k) = stun_ufrag.and_then(|u| self.by_ufrag.get(u).copied()) {
-            self.by_addr.insert(from, k);
+            self.by_addr.insert((transport, from), k);
             return Some(k);
         }
-        self.by_addr.get(&from).copied()
+        self.by_addr.get(&(transport, from)).copied()
+    }
+
+    /// A TCP connection closed: forget its address.
+    pub fn forget(&mut self, transport: Transport, from: SocketAddr) {
+        self.by_addr.remove(&(transport, from));
     }
 
     pub fn remove(&mut self, key: K) {
@@ -69,18 +86,23 @@ mod tests {
         d.set_ufrag("efgh".into(), 2u32);
         let a: SocketAddr = "10.0.0.1:4000".parse().unwrap();
         let b: SocketAddr = "10.0.0.2:4000".parse().unwrap();
-        assert_eq!(d.route(a, None), None); // unknown address, not STUN: dropped
-        assert_eq!(d.route(a, Some("abcd")), Some(1));
-        assert_eq!(d.route(a, None), Some(1));
+        assert_eq!(d.route(Transport::Udp, a, None), None); // unknown address, not STUN: dropped
+        assert_eq!(d.route(Transport::Udp, a, Some("abcd")), Some(1));
+        assert_eq!(d.route(Transport::Udp, a, None), Some(1));
         // The phone moved: STUN from a new address re-binds.
-        assert_eq!(d.route(b, Some("abcd")), Some(1));
-        assert_eq!(d.route(b, None), Some(1));
+        assert_eq!(d.route(Transport::Udp, b, Some("abcd")), Some(1));
+        assert_eq!(d.route(Transport::Udp, b, None), Some(1));
         // A restart with a new ufrag replaces the old one.
         d.set_ufrag("ijkl".into(), 1);
-        assert_eq!(d.route(b, Some("abcd")), Some(1)); // address still bound
+        assert_eq!(d.route(Transport::Udp, b, Some("abcd")), Some(1)); // address still bound
         d.remove(1);
-        assert_eq!(d.route(b, None), None);
-        assert_eq!(d.route(a, Some("efgh")), Some(2));
+        assert_eq!(d.route(Transport::Udp, b, None), None);
+        assert_eq!(d.route(Transport::Udp, a, Some("efgh")), Some(2));
+        // The same address over TCP is a different path until it proves itself.
+        assert_eq!(d.route(Transport::Tcp, a, None), None);
+        assert_eq!(d.route(Transport::Tcp, a, Some("efgh")), Some(2));
+        d.forget(Transport::Tcp, a);
+        assert_eq!(d.route(Transport::Tcp, a, None), None);
     }
 
     #[test]

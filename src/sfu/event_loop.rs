@@ -3,11 +3,12 @@
 //! locked and nothing is held across an await except the socket itself.
 
 use super::Command;
-use super::demux::{Demux, stun_local_ufrag};
+use super::demux::{Demux, Transport, stun_local_ufrag};
 use super::participant::{Participant, Seat};
 use super::peer_connection;
 use super::published_track::PublishedTrack;
 use super::subscribed_track::SubscribedTrack;
+use super::tcp::TcpEvent;
 use crate::media::keyframe::{KeyframeThrottle, starts_keyframe};
 use crate::media::signaling::{ClientMessage, IceServer, LeftReason, MediaKind, ServerMessage};
 use bytes::BytesMut;
@@ -50,6 +51,9 @@ pub struct EventLoop {
     next_housekeeping: Instant,
     /// Per-participant RTP packet budget (packets per second, and burst).
     max_pps: u32,
+    /// The advertised ICE-TCP passive candidate, if the listener runs.
+    tcp_candidate: Option<SocketAddr>,
+    tcp_conns: HashMap<SocketAddr, mpsc::UnboundedSender<BytesMut>>,
     next_quality_report: Instant,
 }
 
@@ -67,6 +71,7 @@ impl EventLoop {
         ice_servers: Vec<IceServer>,
         grace: Duration,
         max_pps: u32,
+        tcp_candidate: Option<SocketAddr>,
     ) -> Self {
         Self {
             socket,
@@ -82,6 +87,8 @@ impl EventLoop {
             offers_pending: false,
             next_housekeeping: Instant::now(),
             max_pps,
+            tcp_candidate,
+            tcp_conns: HashMap::new(),
             next_quality_report: Instant::now(),
         }
     }
@@ -90,7 +97,11 @@ impl EventLoop {
         self.started.elapsed().as_millis() as u64
     }
 
-    pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+    pub async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut tcp: mpsc::Receiver<TcpEvent>,
+    ) {
         let mut buf = vec![0u8; 2048];
         loop {
             self.pump();
@@ -108,6 +119,7 @@ impl EventLoop {
                     Ok((n, from)) => self.on_datagram(&buf[..n], from),
                     Err(e) => tracing::debug!(error = %e, "media recv"),
                 },
+                Some(ev) = tcp.recv() => self.on_tcp(ev),
                 c = commands.recv() => match c {
                     Some(c) => self.on_command(c),
                     None => return,
@@ -118,10 +130,32 @@ impl EventLoop {
         }
     }
 
+    fn on_tcp(&mut self, ev: TcpEvent) {
+        match ev {
+            TcpEvent::Opened { peer, writer } => {
+                self.tcp_conns.insert(peer, writer);
+            }
+            TcpEvent::Packet { peer, data } => self.on_packet(Transport::Tcp, &data, peer),
+            TcpEvent::Closed { peer } => {
+                self.tcp_conns.remove(&peer);
+                self.demux.forget(Transport::Tcp, peer);
+            }
+        }
+    }
+
     fn on_datagram(&mut self, data: &[u8], from: SocketAddr) {
+        self.on_packet(Transport::Udp, data, from);
+    }
+
+    fn on_packet(&mut self, transport: Transport, data: &[u8], from: SocketAddr) {
         let ufrag = stun_local_ufrag(data);
-        let Some(id) = self.demux.route(from, ufrag.as_deref()) else {
+        let Some(id) = self.demux.route(transport, from, ufrag.as_deref()) else {
             return;
+        };
+        let (local_addr, transport_protocol) = match (transport, self.tcp_candidate) {
+            (Transport::Tcp, Some(tcp)) => (tcp, TransportProtocol::TCP),
+            (Transport::Tcp, None) => return,
+            (Transport::Udp, _) => (self.candidate, TransportProtocol::UDP),
         };
         let Some(pc) = self.participants.get_mut(&id).and_then(|p| p.pc.as_mut()) else {
             return;
@@ -129,10 +163,10 @@ impl EventLoop {
         let msg = TaggedBytesMut {
             now: Instant::now(),
             transport: TransportContext {
-                local_addr: self.candidate,
+                local_addr,
                 peer_addr: from,
                 ecn: None,
-                transport_protocol: TransportProtocol::UDP,
+                transport_protocol,
             },
             message: BytesMut::from(data),
         };
@@ -472,14 +506,14 @@ impl EventLoop {
     }
 
     fn on_offer(&mut self, id: u64, sdp: String) {
-        let candidate = self.candidate;
+        let (candidate, tcp_candidate) = (self.candidate, self.tcp_candidate);
         let Some(p) = self.participants.get_mut(&id) else {
             return;
         };
         let now = Instant::now();
         let first = p.pc.is_none();
         if first {
-            match peer_connection::build(candidate, now) {
+            match peer_connection::build(candidate, tcp_candidate, now) {
                 Ok(pc) => p.pc = Some(pc),
                 Err(e) => {
                     p.send(ServerMessage::Error {
@@ -935,18 +969,28 @@ impl EventLoop {
 
     async fn flush(&mut self) {
         let mut out: Vec<(SocketAddr, BytesMut)> = Vec::new();
+        let mut over_tcp: Vec<(SocketAddr, BytesMut)> = Vec::new();
         for id in self.dirty.drain() {
             let Some(pc) = self.participants.get_mut(&id).and_then(|p| p.pc.as_mut()) else {
                 self.deadlines.remove(&id);
                 continue;
             };
             while let Some(t) = pc.poll_write() {
-                out.push((t.transport.peer_addr, t.message));
+                if t.transport.transport_protocol == TransportProtocol::TCP {
+                    over_tcp.push((t.transport.peer_addr, t.message));
+                } else {
+                    out.push((t.transport.peer_addr, t.message));
+                }
             }
             match pc.poll_timeout() {
                 Some(d) => self.deadlines.insert(id, d),
                 None => self.deadlines.remove(&id),
             };
+        }
+        for (to, data) in over_tcp {
+            if let Some(w) = self.tcp_conns.get(&to) {
+                let _ = w.send(data);
+            }
         }
         for (to, data) in out {
             if let Err(e) = self.socket.send_to(&data, to).await {

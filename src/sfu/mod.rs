@@ -15,6 +15,7 @@ pub mod peer_connection;
 pub mod published_track;
 pub mod stats;
 pub mod subscribed_track;
+pub mod tcp;
 
 use crate::media::signaling::{ClientMessage, IceServer, ServerMessage};
 use anyhow::{Context, Result};
@@ -55,6 +56,8 @@ pub struct Sfu {
 
 pub struct SfuConfig {
     pub bind: String,
+    /// The ICE-TCP listener (`None`: UDP only).
+    pub tcp_bind: Option<String>,
     pub public_ip: Option<String>,
     pub ice_servers: Vec<IceServer>,
     pub reconnect_grace: Duration,
@@ -79,6 +82,18 @@ impl Sfu {
             None => local_addr.ip(),
         };
         let candidate = SocketAddr::new(ip, local_addr.port());
+        let (tcp_tx, tcp_rx) = mpsc::channel(4096);
+        let tcp_candidate = match &config.tcp_bind {
+            Some(bind) => {
+                let listener = tokio::net::TcpListener::bind(bind)
+                    .await
+                    .with_context(|| format!("binding media TCP {bind}"))?;
+                let port = listener.local_addr()?.port();
+                tokio::spawn(tcp::accept(listener, tcp_tx));
+                Some(SocketAddr::new(ip, port))
+            }
+            None => None,
+        };
         let (commands, rx) = mpsc::channel(1024);
         let lp = event_loop::EventLoop::new(
             socket,
@@ -86,8 +101,9 @@ impl Sfu {
             config.ice_servers,
             config.reconnect_grace,
             config.max_packets_per_second,
+            tcp_candidate,
         );
-        tokio::spawn(lp.run(rx));
+        tokio::spawn(lp.run(rx, tcp_rx));
         tracing::info!("media on udp://{local_addr} (candidate {candidate})");
         Ok(Sfu {
             commands,

@@ -124,7 +124,11 @@ fn media_engine() -> rtc::shared::error::Result<MediaEngine> {
 }
 
 /// A fresh server-side connection whose only local candidate is the shared media port.
-pub fn build(candidate: SocketAddr, now: Instant) -> rtc::shared::error::Result<RTCPeerConnection> {
+pub fn build(
+    candidate: SocketAddr,
+    tcp_candidate: Option<SocketAddr>,
+    now: Instant,
+) -> rtc::shared::error::Result<RTCPeerConnection> {
     let mut me = media_engine()?;
     let registry = Registry::new().with(Slot::from(14_000), DeliverKeyframeRequests::default());
     let registry = configure_nack(registry, &mut me);
@@ -152,7 +156,21 @@ pub fn build(candidate: SocketAddr, now: Instant) -> rtc::shared::error::Result<
     }
     .new_candidate_host()?;
     pc.add_local_candidate(RTCIceCandidate::from(&host).to_json()?)?;
-    // End of gathering: the server's one candidate is known up front.
+    if let Some(tcp) = tcp_candidate {
+        let passive = CandidateHostConfig {
+            base_config: CandidateConfig {
+                network: "tcp".to_owned(),
+                address: tcp.ip().to_string(),
+                port: tcp.port(),
+                component: 1,
+                ..Default::default()
+            },
+            tcp_type: rtc::ice::tcp_type::TcpType::Passive,
+        }
+        .new_candidate_host()?;
+        pc.add_local_candidate(RTCIceCandidate::from(&passive).to_json()?)?;
+    }
+    // End of gathering: the server's candidates are known up front.
     pc.add_local_candidate(RTCIceCandidateInit::default())?;
     Ok(pc)
 }

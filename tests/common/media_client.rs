@@ -202,6 +202,17 @@ impl MediaClient {
     /// Connect the signaling socket with `token`, join, publish, and wait for the
     /// connection to come up.
     pub async fn join(base_http: &str, hearing: i64, token: &str) -> MediaClient {
+        Self::join_over(base_http, hearing, token, false).await
+    }
+
+    /// As [`MediaClient::join`]; with `tcp_only` the client gathers only ICE-TCP
+    /// candidates, as on a network that blocks UDP.
+    pub async fn join_over(
+        base_http: &str,
+        hearing: i64,
+        token: &str,
+        tcp_only: bool,
+    ) -> MediaClient {
         let url = format!(
             "{}/ws/hearing/{hearing}",
             base_http.replacen("http", "ws", 1)
@@ -239,9 +250,12 @@ impl MediaClient {
         let mut me = MediaEngine::default();
         me.register_default_codecs().unwrap();
         let registry = register_default_interceptors(Registry::new(), &mut me).unwrap();
-        let settings = SettingEngineBuilder::new()
-            .with_multicast_dns_mode(MulticastDnsMode::Disabled)
-            .build();
+        let mut settings =
+            SettingEngineBuilder::new().with_multicast_dns_mode(MulticastDnsMode::Disabled);
+        if tcp_only {
+            settings = settings.with_network_types(vec![rtc::ice::network_type::NetworkType::Tcp4]);
+        }
+        let settings = settings.build();
         let (gathered_tx, mut gathered) = mpsc::channel(1);
         let (state_tx, mut states) = mpsc::unbounded_channel();
         let counts: Counts = Arc::default();
@@ -254,7 +268,16 @@ impl MediaClient {
                 connected: state_tx,
                 counts: counts.clone(),
             }))
-            .with_udp_addrs(vec!["127.0.0.1:0".to_owned()])
+            .with_udp_addrs(if tcp_only {
+                vec![]
+            } else {
+                vec!["127.0.0.1:0".to_owned()]
+            })
+            .with_tcp_addrs(if tcp_only {
+                vec!["127.0.0.1:0".to_owned()]
+            } else {
+                vec![]
+            })
             .build()
             .await
             .unwrap();
@@ -289,6 +312,27 @@ impl MediaClient {
             while let Some(Ok(Message::Text(t))) = stream.next().await {
                 let v: Value = serde_json::from_str(&t).unwrap();
                 match v["type"].as_str() {
+                    Some("answer") if tcp_only => {
+                        let sdp = v["sdp"].as_str().unwrap().to_string();
+                        reader_pc
+                            .set_remote_description(
+                                RTCSessionDescription::answer(sdp.clone()).unwrap(),
+                            )
+                            .await
+                            .unwrap();
+                        // webrtc-rs dials a passive TCP candidate only when it is added as a
+                        // trickled candidate, not when it comes in the SDP (browsers do both).
+                        for line in sdp.lines().filter(|l| {
+                            l.starts_with("a=candidate:") && l.contains("tcptype passive")
+                        }) {
+                            let init = webrtc::peer_connection::RTCIceCandidateInit {
+                                candidate: line.trim_start_matches("a=").to_string(),
+                                sdp_mline_index: Some(0),
+                                ..Default::default()
+                            };
+                            let _ = reader_pc.add_ice_candidate(init).await;
+                        }
+                    }
                     Some("answer") => {
                         reader_pc
                             .set_remote_description(

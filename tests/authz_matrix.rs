@@ -159,21 +159,7 @@ async fn matrix(b: Backend) {
     };
 
     // A party of another case of the same commission.
-    let (_, other) = clerk
-        .post(
-            "/api/cases",
-            json!({"cause": "社会保险", "procedure": "ordinary"}),
-        )
-        .await;
-    let other_id = other["id"].as_i64().unwrap();
-    let (_, p) = clerk.post(&format!("/api/cases/{other_id}/parties"), json!({"side": "applicant", "kind": "person", "name": "吴六", "phone": "13500000005", "id_number": id_number("44010619920202123")})).await;
-    let (_, inv) = clerk
-        .post(
-            &format!("/api/cases/{other_id}/invitations"),
-            json!({"role": "applicant", "party_id": p["id"]}),
-        )
-        .await;
-    let other_demo = json!({"invitations": [{"role": "applicant", "name": "吴六", "phone": "13500000005", "id_last6": id_number("44010619920202123")[12..].to_string(), "url": inv["url"]}]});
+    let (other_id, other_party) = srv.party_of_another_case(&clerk).await;
 
     // A clerk of another commission.
     {
@@ -216,10 +202,7 @@ async fn matrix(b: Backend) {
         clients.push((who, srv.staff(&demo, who).await));
     }
     clients.push(("party", srv.verified_party(&demo, "applicant").await));
-    clients.push((
-        "other_party",
-        srv.verified_party(&other_demo, "applicant").await,
-    ));
+    clients.push(("other_party", other_party));
     clients.push(("foreign_clerk", foreign));
     clients.push(("anonymous", srv.client()));
     assert_eq!(clients.len(), WHO.len());

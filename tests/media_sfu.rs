@@ -232,23 +232,7 @@ async fn signaling_refuses_strangers_and_bad_messages() {
 
     // A verified party of another case is refused too.
     let clerk = srv.staff(&demo, "clerk").await;
-    let (_, other) = clerk
-        .post(
-            "/api/cases",
-            serde_json::json!({"cause": "社会保险", "procedure": "ordinary"}),
-        )
-        .await;
-    let other_id = other["id"].as_i64().unwrap();
-    let idn = common::id_number("44010619920202123");
-    let (_, p) = clerk.post(&format!("/api/cases/{other_id}/parties"), serde_json::json!({"side": "applicant", "kind": "person", "name": "吴六", "phone": "13500000005", "id_number": idn})).await;
-    let (_, inv) = clerk
-        .post(
-            &format!("/api/cases/{other_id}/invitations"),
-            serde_json::json!({"role": "applicant", "party_id": p["id"]}),
-        )
-        .await;
-    let other_demo = serde_json::json!({"invitations": [{"role": "applicant", "name": "吴六", "phone": "13500000005", "id_last6": idn[12..].to_string(), "url": inv["url"]}]});
-    let stranger = srv.verified_party(&other_demo, "applicant").await;
+    let (_, stranger) = srv.party_of_another_case(&clerk).await;
     let mut req = url.clone().into_client_request().unwrap();
     req.headers_mut().insert(
         "authorization",

@@ -182,6 +182,30 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// A verified party (applicant) of a new case of the same commission, for "another
+    /// case" checks. Returns the case id and the party's client.
+    pub async fn party_of_another_case(&self, clerk: &Client) -> (i64, Client) {
+        let (_, case) = clerk
+            .post(
+                "/api/cases",
+                json!({"cause": "社会保险", "procedure": "ordinary"}),
+            )
+            .await;
+        let case_id = case["id"].as_i64().unwrap();
+        let idn = id_number("44010619920202123");
+        let (_, p) = clerk.post(&format!("/api/cases/{case_id}/parties"), json!({"side": "applicant", "kind": "person", "name": "吴六", "phone": "13500000005", "id_number": idn})).await;
+        let (_, inv) = clerk
+            .post(
+                &format!("/api/cases/{case_id}/invitations"),
+                json!({"role": "applicant", "party_id": p["id"]}),
+            )
+            .await;
+        let invitation = json!({"invitations": [{"role": "applicant", "name": "吴六", "phone": "13500000005", "id_last6": idn[12..].to_string(), "url": inv["url"]}]});
+        (case_id, self.verified_party(&invitation, "applicant").await)
+    }
+}
+
 impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(tx) = self.stop.take() {

@@ -6,7 +6,7 @@ use super::Command;
 use super::demux::{Demux, Transport, stun_local_ufrag};
 use super::participant::{Participant, Seat};
 use super::peer_connection;
-use super::published_track::PublishedTrack;
+use super::published_track::{PublishedTrack, TrackSource};
 use super::subscribed_track::SubscribedTrack;
 use super::tcp::TcpEvent;
 use crate::media::keyframe::{KeyframeThrottle, starts_keyframe};
@@ -492,10 +492,10 @@ impl EventLoop {
                         .filter(|s| s.mime.starts_with("video/"))
                     {
                         s.waiting_for_keyframe = true;
-                        resume.push((s.publisher, s.published_track.clone()));
+                        resume.push((s.publisher, s.source_ssrc));
                     }
                     for (publisher, track) in resume {
-                        self.request_keyframe(publisher, &track);
+                        self.request_keyframe(publisher, track);
                     }
                 }
             }
@@ -558,18 +558,14 @@ impl EventLoop {
         if first {
             // Subscribe the newcomer to everything already published in the room.
             let hearing = p.hearing;
-            let existing: Vec<(u64, String, MediaKind, String, u32)> = self
+            let existing: Vec<TrackSource> = self
                 .participants
                 .values()
                 .filter(|o| o.hearing == hearing && o.id != id)
-                .flat_map(|o| {
-                    o.published
-                        .iter()
-                        .map(move |t| (o.id, t.id.clone(), t.kind, t.mime.clone(), t.clock_rate))
-                })
+                .flat_map(|o| o.published.iter().map(move |t| t.source(o.id)))
                 .collect();
-            for (publisher, track, kind, mime, clock) in existing {
-                self.subscribe(id, publisher, &track, kind, &mime, clock);
+            for source in &existing {
+                self.subscribe(id, source);
             }
         }
     }
@@ -594,10 +590,10 @@ impl EventLoop {
                 let mut newly = Vec::new();
                 for s in p.subscribed.iter_mut().filter(|s| !s.negotiated) {
                     s.negotiated = true;
-                    newly.push((s.publisher, s.published_track.clone()));
+                    newly.push((s.publisher, s.source_ssrc));
                 }
                 for (publisher, track) in newly {
-                    self.request_keyframe(publisher, &track);
+                    self.request_keyframe(publisher, track);
                 }
             }
             Err(e) => p.send(sdp_error(e)),
@@ -605,20 +601,23 @@ impl EventLoop {
     }
 
     /// Give `subscriber` its own send-only copy of a published track.
-    fn subscribe(
-        &mut self,
-        subscriber: u64,
-        publisher: u64,
-        track_id: &str,
-        kind: MediaKind,
-        mime: &str,
-        clock_rate: u32,
-    ) {
+    fn subscribe(&mut self, subscriber: u64, source: &TrackSource) {
+        let TrackSource {
+            publisher,
+            ssrc: source_ssrc,
+            ref track_id,
+            kind,
+            ref mime,
+            clock_rate,
+        } = *source;
         let Some(s) = self.participants.get_mut(&subscriber) else {
             return;
         };
         let Some(pc) = s.pc.as_mut() else { return };
-        if s.subscribed.iter().any(|t| t.published_track == track_id) {
+        if s.subscribed
+            .iter()
+            .any(|t| t.publisher == publisher && t.source_ssrc == source_ssrc)
+        {
             return;
         }
         let ssrc = u32::from_le_bytes(crate::crypto::random_bytes::<4>());
@@ -662,6 +661,8 @@ impl EventLoop {
         s.subscribed.push(SubscribedTrack {
             publisher,
             published_track: track_id.to_string(),
+            source_ssrc,
+            payload_type: None,
             sender,
             ssrc,
             mime: mime.to_string(),
@@ -674,12 +675,12 @@ impl EventLoop {
     }
 
     /// Ask a publisher for a keyframe of one track, at most every 500 ms.
-    fn request_keyframe(&mut self, publisher: u64, track_id: &str) {
+    fn request_keyframe(&mut self, publisher: u64, source_ssrc: u32) {
         let now_ms = self.now_ms();
         let Some(p) = self.participants.get_mut(&publisher) else {
             return;
         };
-        let Some(t) = p.published.iter_mut().find(|t| t.id == track_id) else {
+        let Some(t) = p.published.iter_mut().find(|t| t.ssrc == source_ssrc) else {
             return;
         };
         if t.kind != MediaKind::Video || !t.keyframes.request(now_ms) {
@@ -832,21 +833,15 @@ impl EventLoop {
             if p.published.iter().any(|t| t.ssrc == track.ssrc) {
                 continue;
             }
-            let (hearing, id, kind, mime, clock) = (
-                p.hearing,
-                track.id.clone(),
-                track.kind,
-                track.mime.clone(),
-                track.clock_rate,
-            );
+            let (hearing, source) = (p.hearing, track.source(publisher));
             p.published.push(track);
             self.broadcast(
                 hearing,
                 publisher,
                 &ServerMessage::TrackPublished {
                     participant_id: Participant::public_id(publisher),
-                    track_id: id.clone(),
-                    kind,
+                    track_id: source.track_id.clone(),
+                    kind: source.kind,
                     simulcast: false,
                 },
             );
@@ -857,7 +852,7 @@ impl EventLoop {
                 .map(|o| o.id)
                 .collect();
             for s in subscribers {
-                self.subscribe(s, publisher, &id, kind, &mime, clock);
+                self.subscribe(s, &source);
             }
         }
         for (subscriber, media_ssrc) in keyframe_asks {
@@ -865,9 +860,9 @@ impl EventLoop {
                 .participants
                 .get(&subscriber)
                 .and_then(|s| s.subscribed.iter().find(|t| t.ssrc == media_ssrc))
-                .map(|t| (t.publisher, t.published_track.clone()));
+                .map(|t| (t.publisher, t.source_ssrc));
             if let Some((publisher, track)) = target {
-                self.request_keyframe(publisher, &track);
+                self.request_keyframe(publisher, track);
             }
         }
         for (publisher, pkt) in media {
@@ -897,28 +892,27 @@ impl EventLoop {
     }
 
     fn forward(&mut self, publisher: u64, pkt: rtc::rtp::Packet, now: Instant) {
+        let source_ssrc = pkt.header.ssrc;
         let Some(p) = self.participants.get_mut(&publisher) else {
             return;
         };
-        let Some(track) = p.published.iter_mut().find(|t| t.ssrc == pkt.header.ssrc) else {
+        let Some(track) = p.published.iter_mut().find(|t| t.ssrc == source_ssrc) else {
             return;
         };
         track.packets += 1;
         track.bytes += pkt.payload.len() as u64;
-        let (hearing, track_id, video) =
-            (p.hearing, track.id.clone(), track.kind == MediaKind::Video);
+        let (hearing, video) = (p.hearing, track.kind == MediaKind::Video);
         let keyframe = track
             .video_codec
             .is_some_and(|c| starts_keyframe(c, &pkt.payload));
         let mut need_keyframe = false;
-        let mut touched = Vec::new();
         for s in self.participants.values_mut().filter(|s| {
             s.hearing == hearing && s.id != publisher && s.connected && !(video && s.audio_only)
         }) {
             let Some(sub) = s
                 .subscribed
                 .iter_mut()
-                .find(|t| t.published_track == track_id && t.negotiated)
+                .find(|t| t.publisher == publisher && t.source_ssrc == source_ssrc && t.negotiated)
             else {
                 continue;
             };
@@ -930,20 +924,27 @@ impl EventLoop {
                 sub.waiting_for_keyframe = false;
             }
             let Some(pc) = s.pc.as_mut() else { continue };
-            touched.push(s.id);
             let Some(mut sender) = pc.rtp_sender(sub.sender) else {
                 continue;
             };
-            let Some(pt) = sender
-                .get_parameters()
-                .rtp_parameters
-                .codecs
-                .iter()
-                .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(&sub.mime))
-                .map(|c| c.payload_type)
-            else {
-                continue;
+            let pt = match sub.payload_type {
+                Some(pt) => pt,
+                None => {
+                    let Some(pt) = sender
+                        .get_parameters()
+                        .rtp_parameters
+                        .codecs
+                        .iter()
+                        .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(&sub.mime))
+                        .map(|c| c.payload_type)
+                    else {
+                        continue;
+                    };
+                    sub.payload_type = Some(pt);
+                    pt
+                }
             };
+            // The payload is shared (refcounted); only the header is copied per subscriber.
             let mut out = pkt.clone();
             out.header.ssrc = sub.ssrc;
             out.header.payload_type = pt;
@@ -959,11 +960,10 @@ impl EventLoop {
             if let Err(e) = sender.write_rtp(now, out) {
                 tracing::debug!(error = %e, "forward");
             }
+            self.dirty.insert(s.id);
         }
-        self.dirty.extend(touched);
         if need_keyframe {
-            self.request_keyframe(publisher, &track_id);
-            self.dirty.insert(publisher);
+            self.request_keyframe(publisher, source_ssrc);
         }
     }
 

@@ -29,3 +29,27 @@ impl PublishedTrack {
         }
     }
 }
+
+/// What a subscriber needs to know about a published track to receive a copy of it.
+#[derive(Debug, Clone)]
+pub struct TrackSource {
+    pub publisher: u64,
+    pub ssrc: u32,
+    pub track_id: String,
+    pub kind: MediaKind,
+    pub mime: String,
+    pub clock_rate: u32,
+}
+
+impl PublishedTrack {
+    pub fn source(&self, publisher: u64) -> TrackSource {
+        TrackSource {
+            publisher,
+            ssrc: self.ssrc,
+            track_id: self.id.clone(),
+            kind: self.kind,
+            mime: self.mime.clone(),
+            clock_rate: self.clock_rate,
+        }
+    }
+}

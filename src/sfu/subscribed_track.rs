@@ -7,10 +7,15 @@ use rtc::rtp_transceiver::RTCRtpSenderId;
 #[derive(Debug)]
 pub struct SubscribedTrack {
     pub publisher: u64,
+    /// For stats and signaling only; forwarding matches on `publisher` + `source_ssrc`.
     pub published_track: String,
+    /// SSRC of the publisher's stream this copies.
+    pub source_ssrc: u32,
     pub sender: RTCRtpSenderId,
     pub ssrc: u32,
     pub mime: String,
+    /// Payload type negotiated on this sender, looked up once (it does not change).
+    pub payload_type: Option<u8>,
     /// Set once the subscriber has answered an offer containing this track.
     pub negotiated: bool,
     /// Video waits for a keyframe before the first packet is forwarded.

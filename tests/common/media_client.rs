@@ -449,24 +449,28 @@ impl MediaClient {
     }
 }
 
-async fn feed_video(track: Arc<TrackLocalStaticSample>, pt: u8, file: PathBuf) {
+/// Write one frame every `period`, read by `next_frame` from a reader `open` makes; start
+/// over at the end of the file, stop when the connection is gone.
+async fn feed<R>(
+    track: Arc<TrackLocalStaticSample>,
+    pt: u8,
+    period: Duration,
+    open: impl Fn() -> Option<R>,
+    next_frame: impl Fn(&mut R) -> Option<bytes::Bytes>,
+) {
     let ssrc = track.ssrcs().await[0];
-    loop {
-        let Ok((mut ivf, _)) =
-            IVFReader::new(std::io::BufReader::new(std::fs::File::open(&file).unwrap()))
-        else {
-            return;
-        };
-        let mut tick = tokio::time::interval(Duration::from_millis(33));
-        while let Ok((frame, _)) = ivf.parse_next_frame() {
+    while let Some(mut reader) = open() {
+        let mut tick = tokio::time::interval(period);
+        while let Some(data) = next_frame(&mut reader) {
             tick.tick().await;
+            let sample = Sample {
+                data,
+                duration: period,
+                ..Sample::new(Instant::now())
+            };
             if track
                 .sample_writer(ssrc, pt)
-                .write_sample(&Sample {
-                    data: frame.freeze(),
-                    duration: Duration::from_millis(33),
-                    ..Sample::new(Instant::now())
-                })
+                .write_sample(&sample)
                 .await
                 .is_err()
             {
@@ -476,30 +480,29 @@ async fn feed_video(track: Arc<TrackLocalStaticSample>, pt: u8, file: PathBuf) {
     }
 }
 
+async fn feed_video(track: Arc<TrackLocalStaticSample>, pt: u8, file: PathBuf) {
+    let open = || {
+        IVFReader::new(std::io::BufReader::new(std::fs::File::open(&file).ok()?))
+            .ok()
+            .map(|(r, _)| r)
+    };
+    feed(track, pt, Duration::from_millis(33), open, |r| {
+        r.parse_next_frame().ok().map(|(f, _)| f.freeze())
+    })
+    .await
+}
+
 async fn feed_audio(track: Arc<TrackLocalStaticSample>, pt: u8, file: PathBuf) {
-    let ssrc = track.ssrcs().await[0];
-    loop {
-        let Ok((mut ogg, _)) = OggReader::new(
-            std::io::BufReader::new(std::fs::File::open(&file).unwrap()),
+    let open = || {
+        OggReader::new(
+            std::io::BufReader::new(std::fs::File::open(&file).ok()?),
             true,
-        ) else {
-            return;
-        };
-        let mut tick = tokio::time::interval(Duration::from_millis(20));
-        while let Ok((page, _)) = ogg.parse_next_page() {
-            tick.tick().await;
-            if track
-                .sample_writer(ssrc, pt)
-                .write_sample(&Sample {
-                    data: page.freeze(),
-                    duration: Duration::from_millis(20),
-                    ..Sample::new(Instant::now())
-                })
-                .await
-                .is_err()
-            {
-                return;
-            }
-        }
-    }
+        )
+        .ok()
+        .map(|(r, _)| r)
+    };
+    feed(track, pt, Duration::from_millis(20), open, |r| {
+        r.parse_next_page().ok().map(|(p, _)| p.freeze())
+    })
+    .await
 }

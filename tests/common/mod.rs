@@ -288,6 +288,18 @@ impl Client {
     }
 }
 
+/// The actions in a case's audit trail, in order (as a clerk or admin sees them).
+pub async fn audit_actions(staff: &Client, case_id: i64) -> Vec<String> {
+    let (status, trail) = staff.get(&format!("/api/cases/{case_id}/audit")).await;
+    assert_eq!(status, StatusCode::OK, "{trail}");
+    trail["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// Assert an error response: status and `error.code`.
 pub fn assert_error(resp: &(StatusCode, Value), status: StatusCode, code: &str) {
     assert_eq!(

@@ -11,6 +11,7 @@ pub mod keyframe;
 pub mod layer_select;
 pub mod quality;
 pub mod rate_limit;
+pub mod routing;
 pub mod rtp_header;
 pub mod seq_map;
 pub mod signaling;

@@ -282,6 +282,14 @@ impl EventLoop {
             Command::Stats { hearing, reply } => {
                 let _ = reply.send(self.stats(hearing));
             }
+            Command::Control {
+                participant,
+                control,
+            } => self.on_control(participant, control),
+            Command::Remove {
+                participant,
+                reason,
+            } => self.remove(participant, reason),
             Command::Disconnected { participant } => {
                 if let Some(p) = self.participants.get_mut(&participant) {
                     p.reconnecting_until = Some(Instant::now() + self.grace);
@@ -295,6 +303,57 @@ impl EventLoop {
                     );
                 }
             }
+        }
+    }
+
+    /// Apply a procedure decision. Media that becomes visible again resumes at a fresh
+    /// keyframe, so nobody sees a smeared picture after a side room closes.
+    fn on_control(&mut self, id: u64, control: super::MediaControl) {
+        use super::MediaControl as C;
+        let Some(p) = self.participants.get_mut(&id) else {
+            return;
+        };
+        let hearing = p.hearing;
+        match control {
+            C::Group(g) => p.route.group = g,
+            C::ReceiveOnly => p.route.receive_only = true,
+            C::ChairMute { kind, muted } => {
+                match kind {
+                    MediaKind::Audio => p.route.chair_muted_audio = muted,
+                    MediaKind::Video => p.route.chair_muted_video = muted,
+                }
+                let pid = Participant::public_id(id);
+                self.broadcast(
+                    hearing,
+                    id,
+                    &ServerMessage::MuteState {
+                        participant_id: pid,
+                        kind,
+                        muted,
+                        by_chair: true,
+                    },
+                );
+            }
+        }
+        // Every video subscription touching this participant waits for a keyframe.
+        let mut asks = Vec::new();
+        for s in self
+            .participants
+            .values_mut()
+            .filter(|s| s.hearing == hearing)
+        {
+            let sid = s.id;
+            for t in s
+                .subscribed
+                .iter_mut()
+                .filter(|t| t.mime.starts_with("video/") && (sid == id || t.publisher == id))
+            {
+                t.waiting_for_keyframe = true;
+                asks.push((t.publisher, t.source_ssrc));
+            }
+        }
+        for (publisher, ssrc) in asks {
+            self.request_keyframe(publisher, ssrc);
         }
     }
 
@@ -400,6 +459,7 @@ impl EventLoop {
             dropped_packets: 0,
             rtt_ms: None,
             loss_permille: None,
+            route: crate::media::routing::Route::default(),
         };
         let others: Vec<_> = self
             .participants
@@ -499,7 +559,11 @@ impl EventLoop {
                     }
                 }
             }
-            ClientMessage::ViewSize { .. } => {}
+            // Procedure messages are the room's business, not the media core's.
+            ClientMessage::ViewSize { .. }
+            | ClientMessage::RaiseHand { .. }
+            | ClientMessage::Help { .. }
+            | ClientMessage::Control { .. } => {}
             ClientMessage::Leave => self.remove(id, LeftReason::Left),
             ClientMessage::Ping => p.send(ServerMessage::Pong),
         }
@@ -902,12 +966,20 @@ impl EventLoop {
         track.packets += 1;
         track.bytes += pkt.payload.len() as u64;
         let (hearing, video) = (p.hearing, track.kind == MediaKind::Video);
+        let (route, kind) = (p.route, track.kind);
+        if !route.publishes(kind) {
+            return;
+        }
         let keyframe = track
             .video_codec
             .is_some_and(|c| starts_keyframe(c, &pkt.payload));
         let mut need_keyframe = false;
         for s in self.participants.values_mut().filter(|s| {
-            s.hearing == hearing && s.id != publisher && s.connected && !(video && s.audio_only)
+            s.hearing == hearing
+                && s.id != publisher
+                && s.connected
+                && !(video && s.audio_only)
+                && crate::media::routing::forwards(&route, s.route.group, kind)
         }) {
             let Some(sub) = s
                 .subscribed

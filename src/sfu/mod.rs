@@ -38,11 +38,33 @@ pub enum Command {
     },
     /// The signaling socket closed without `leave`: hold the seat for the grace period.
     Disconnected { participant: u64 },
+    /// The procedure changed whom this participant's media reaches (side room, chair
+    /// mute, observer).
+    Control {
+        participant: u64,
+        control: MediaControl,
+    },
+    /// Take a participant out of the room (removed, dismissed witness, hearing ended).
+    Remove {
+        participant: u64,
+        reason: crate::media::signaling::LeftReason,
+    },
     /// Counters for one hearing (staff stats page) or all (`None`, for /metrics).
     Stats {
         hearing: Option<i64>,
         reply: oneshot::Sender<Vec<stats::ParticipantStats>>,
     },
+}
+
+/// Procedure decisions the media core enforces (see [`crate::media::routing`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaControl {
+    Group(u32),
+    ChairMute {
+        kind: crate::media::signaling::MediaKind,
+        muted: bool,
+    },
+    ReceiveOnly,
 }
 
 #[derive(Clone)]
@@ -150,6 +172,26 @@ impl Sfu {
             return Vec::new();
         }
         rx.await.unwrap_or_default()
+    }
+
+    pub async fn control(&self, participant: u64, control: MediaControl) {
+        let _ = self
+            .commands
+            .send(Command::Control {
+                participant,
+                control,
+            })
+            .await;
+    }
+
+    pub async fn remove(&self, participant: u64, reason: crate::media::signaling::LeftReason) {
+        let _ = self
+            .commands
+            .send(Command::Remove {
+                participant,
+                reason,
+            })
+            .await;
     }
 
     pub async fn disconnected(&self, participant: u64) {

@@ -40,6 +40,8 @@ pub struct Participant {
     /// Last measured round-trip time and loss of what we send it (from RTCP).
     pub rtt_ms: Option<u32>,
     pub loss_permille: Option<u16>,
+    /// Side room and chair mutes: whom this participant's media reaches.
+    pub route: crate::media::routing::Route,
 }
 
 impl Participant {
@@ -50,10 +52,11 @@ impl Participant {
     pub fn info(&self) -> ParticipantInfo {
         ParticipantInfo {
             participant_id: Self::public_id(self.id),
+            seat: self.seat.key.clone(),
             name: self.seat.name.clone(),
             role: self.seat.role.clone(),
-            audio_muted: self.audio_muted,
-            video_muted: self.video_muted,
+            audio_muted: self.audio_muted || self.route.chair_muted_audio,
+            video_muted: self.video_muted || self.route.chair_muted_video,
             reconnecting: self.reconnecting_until.is_some(),
         }
     }

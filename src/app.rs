@@ -20,6 +20,8 @@ pub struct AppInner {
     pub dev: bool,
     /// The media server, once started (`serve` and tests start it; CLI tools do not).
     pub sfu: std::sync::OnceLock<crate::sfu::Sfu>,
+    /// The live hearing rooms (procedure state).
+    pub rooms: crate::hearing::registry::Rooms,
 }
 
 impl std::ops::Deref for App {
@@ -43,6 +45,7 @@ impl App {
             notifier,
             dev,
             sfu: std::sync::OnceLock::new(),
+            rooms: Default::default(),
         })))
     }
 }
@@ -68,11 +71,13 @@ impl App {
             tcp_bind: self.config.media_tcp_addr.clone(),
             public_ip: self.config.public_ip.clone(),
             ice_servers,
-            reconnect_grace: std::time::Duration::from_secs(60),
+            reconnect_grace: std::time::Duration::from_secs(self.config.reconnect_grace_secs),
             max_packets_per_second: self.config.media_max_pps,
         })
         .await?;
-        let _ = self.sfu.set(sfu);
+        if self.sfu.set(sfu).is_ok() {
+            crate::hearing::registry::spawn_ticker(self.clone());
+        }
         Ok(())
     }
 }

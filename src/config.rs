@@ -34,6 +34,9 @@ pub struct Config {
     pub ice_servers: Vec<IceServerConfig>,
     /// RTP packets per second one participant may send before the excess is dropped.
     pub media_max_pps: u32,
+    /// How long a seat is held after its network drops before it counts as *did not
+    /// return* (seconds).
+    pub reconnect_grace_secs: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -97,6 +100,7 @@ struct FileConfig {
     #[serde(default)]
     ice_servers: Vec<IceServerConfig>,
     media_max_pps: Option<u32>,
+    reconnect_grace_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -284,6 +288,12 @@ impl Config {
                     .context("YUNTING_MEDIA_MAX_PPS must be a number")?,
                 // Three simulcast layers of 2.5 Mbps video plus audio stay far below this.
                 None => f.media_max_pps.unwrap_or(2_000),
+            },
+            reconnect_grace_secs: match get("YUNTING_RECONNECT_GRACE_SECS") {
+                Some(v) => v
+                    .parse()
+                    .context("YUNTING_RECONNECT_GRACE_SECS must be a number")?,
+                None => f.reconnect_grace_secs.unwrap_or(60),
             },
         })
     }

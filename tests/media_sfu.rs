@@ -39,14 +39,26 @@ async fn three_participants_each_receive_the_other_two_and_a_late_joiner_starts_
     let (srv, demo) = server().await;
     let hearing = demo["hearing"]["id"].as_i64().unwrap();
     let clerk = srv.staff(&demo, "clerk").await;
-    let applicant = srv.verified_party(&demo, "applicant").await;
-    let respondent = srv.verified_party(&demo, "respondent").await;
+    let applicant = srv.ready_party(&demo, "applicant", hearing).await;
+    let respondent = srv.ready_party(&demo, "respondent", hearing).await;
 
     let a = MediaClient::join(&srv.base, hearing, clerk.token.as_deref().unwrap()).await;
-    let b = MediaClient::join(&srv.base, hearing, applicant.token.as_deref().unwrap()).await;
+    let b = MediaClient::join_admitted(
+        &srv.base,
+        hearing,
+        applicant.token.as_deref().unwrap(),
+        clerk.token.as_deref().unwrap(),
+    )
+    .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     // Joins while the others are mid-stream.
-    let c = MediaClient::join(&srv.base, hearing, respondent.token.as_deref().unwrap()).await;
+    let c = MediaClient::join_admitted(
+        &srv.base,
+        hearing,
+        respondent.token.as_deref().unwrap(),
+        clerk.token.as_deref().unwrap(),
+    )
+    .await;
 
     let clients = [&a, &b, &c];
     let all_flowing = wait_until(Duration::from_secs(15), || {
@@ -152,9 +164,15 @@ async fn a_dropped_connection_is_reconnecting_then_returns_to_its_seat() {
     let (srv, demo) = server().await;
     let hearing = demo["hearing"]["id"].as_i64().unwrap();
     let clerk = srv.staff(&demo, "clerk").await;
-    let applicant = srv.verified_party(&demo, "applicant").await;
+    let applicant = srv.ready_party(&demo, "applicant", hearing).await;
     let mut a = MediaClient::join(&srv.base, hearing, clerk.token.as_deref().unwrap()).await;
-    let mut b = MediaClient::join(&srv.base, hearing, applicant.token.as_deref().unwrap()).await;
+    let mut b = MediaClient::join_admitted(
+        &srv.base,
+        hearing,
+        applicant.token.as_deref().unwrap(),
+        clerk.token.as_deref().unwrap(),
+    )
+    .await;
     let joined = a
         .wait_event("participant_joined", Duration::from_secs(5))
         .await;
@@ -262,25 +280,71 @@ async fn signaling_refuses_strangers_and_bad_messages() {
         assert_eq!(reply["type"], "error");
         assert_eq!(reply["code"], code, "{frame}");
     }
+    // State broadcasts come and go; these checks are about replies.
+    macro_rules! next {
+        () => {
+            loop {
+                if let Some(Ok(Message::Text(t))) = ws.next().await {
+                    let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+                    if v["type"] != "hearing_state" {
+                        break v;
+                    }
+                }
+            }
+        };
+    }
+    // Without the device check and the discipline acknowledgement the party cannot enter.
     ws.send(Message::Text(r#"{"type":"join"}"#.into()))
         .await
         .unwrap();
-    let joined: serde_json::Value = loop {
-        if let Some(Ok(Message::Text(t))) = ws.next().await {
-            break serde_json::from_str(&t).unwrap();
-        }
-    };
-    assert_eq!(joined["type"], "joined");
+    assert_eq!(next!()["code"], "device_check_required");
+    let (s, _) = applicant
+        .post(
+            "/api/hearings/1/device-check",
+            serde_json::json!({"camera": true, "microphone": true, "rtt_ms": 50, "down_kbps": 5000, "up_kbps": 2000}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    ws.send(Message::Text(r#"{"type":"join"}"#.into()))
+        .await
+        .unwrap();
+    assert_eq!(next!()["code"], "discipline_required");
+    applicant
+        .post("/api/hearings/1/discipline", serde_json::json!({}))
+        .await;
+    // Now to the waiting room; media is refused until admitted.
+    ws.send(Message::Text(r#"{"type":"join"}"#.into()))
+        .await
+        .unwrap();
+    assert_eq!(next!()["type"], "waiting");
+    ws.send(Message::Text(r#"{"type":"offer","sdp":"v=0\r\n"}"#.into()))
+        .await
+        .unwrap();
+    assert_eq!(next!()["code"], "not_admitted");
+    let seat = format!(
+        "invitation:{}",
+        demo["invitations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["role"] == "applicant")
+            .unwrap()["invitation_id"]
+    );
+    let (s, b) = clerk
+        .post(
+            "/api/hearings/1/control",
+            serde_json::json!({"do": "admit", "seat": seat}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(next!()["type"], "admitted");
+    assert_eq!(next!()["type"], "joined");
     ws.send(Message::Text(
         r#"{"type":"offer","sdp":"v=0\r\nthis is not sdp\r\n"}"#.into(),
     ))
     .await
     .unwrap();
-    let reply: serde_json::Value = loop {
-        if let Some(Ok(Message::Text(t))) = ws.next().await {
-            break serde_json::from_str(&t).unwrap();
-        }
-    };
+    let reply = next!();
     assert_eq!(reply["code"], "bad_sdp", "{reply}");
     // The server is still fine.
     assert_eq!(srv.client().get("/healthz").await.1["status"], "ok");
@@ -291,9 +355,15 @@ async fn audio_only_stops_video_keeps_audio_and_resumes_on_a_keyframe() {
     let (srv, demo) = server().await;
     let hearing = demo["hearing"]["id"].as_i64().unwrap();
     let clerk = srv.staff(&demo, "clerk").await;
-    let applicant = srv.verified_party(&demo, "applicant").await;
+    let applicant = srv.ready_party(&demo, "applicant", hearing).await;
     let a = MediaClient::join(&srv.base, hearing, clerk.token.as_deref().unwrap()).await;
-    let b = MediaClient::join(&srv.base, hearing, applicant.token.as_deref().unwrap()).await;
+    let b = MediaClient::join_admitted(
+        &srv.base,
+        hearing,
+        applicant.token.as_deref().unwrap(),
+        clerk.token.as_deref().unwrap(),
+    )
+    .await;
     assert!(
         wait_until(Duration::from_secs(10), || b
             .received_from(&a.participant_id)
@@ -350,9 +420,15 @@ async fn an_rtp_flood_is_cut_to_the_participant_budget() {
     let (srv, demo) = server_with(&[("YUNTING_MEDIA_MAX_PPS", "40")]).await;
     let hearing = demo["hearing"]["id"].as_i64().unwrap();
     let clerk = srv.staff(&demo, "clerk").await;
-    let applicant = srv.verified_party(&demo, "applicant").await;
+    let applicant = srv.ready_party(&demo, "applicant", hearing).await;
     let a = MediaClient::join(&srv.base, hearing, clerk.token.as_deref().unwrap()).await;
-    let b = MediaClient::join(&srv.base, hearing, applicant.token.as_deref().unwrap()).await;
+    let b = MediaClient::join_admitted(
+        &srv.base,
+        hearing,
+        applicant.token.as_deref().unwrap(),
+        clerk.token.as_deref().unwrap(),
+    )
+    .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let before = b.received_from(&a.participant_id);
     tokio::time::sleep(Duration::from_secs(4)).await;
@@ -392,13 +468,14 @@ async fn a_participant_on_a_network_without_udp_joins_over_ice_tcp() {
     let (srv, demo) = server().await;
     let hearing = demo["hearing"]["id"].as_i64().unwrap();
     let clerk = srv.staff(&demo, "clerk").await;
-    let applicant = srv.verified_party(&demo, "applicant").await;
+    let applicant = srv.ready_party(&demo, "applicant", hearing).await;
     let a = MediaClient::join(&srv.base, hearing, clerk.token.as_deref().unwrap()).await;
-    let b = MediaClient::join_over(
+    let b = MediaClient::join_with(
         &srv.base,
         hearing,
         applicant.token.as_deref().unwrap(),
         true,
+        clerk.token.as_deref(),
     )
     .await;
     let flowing = wait_until(Duration::from_secs(10), || {

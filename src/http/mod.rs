@@ -6,6 +6,7 @@ pub mod cases;
 pub mod dev;
 pub mod extract;
 pub mod health;
+pub mod hearing_room;
 pub mod invitations;
 pub mod party;
 pub mod users;
@@ -57,6 +58,30 @@ pub fn router(app: App, https: bool) -> Router {
         .route("/api/j/{token}/identity", post(party::identity))
         .route("/api/j/{token}/verify", post(party::verify))
         .route("/api/party/hearing", get(party::hearing))
+        .route("/api/netcheck/ping", get(hearing_room::ping))
+        .route(
+            "/api/netcheck/blob",
+            get(hearing_room::blob_download)
+                .post(hearing_room::blob_upload)
+                .layer(DefaultBodyLimit::max(hearing_room::NETCHECK_MAX_BYTES)),
+        )
+        .route(
+            "/api/hearings/{id}/device-check",
+            post(hearing_room::device_check),
+        )
+        .route(
+            "/api/hearings/{id}/discipline",
+            get(hearing_room::discipline_text).post(hearing_room::discipline_ack),
+        )
+        .route("/api/hearings/{id}/control", post(hearing_room::control))
+        .route("/api/hearings/{id}/events", get(hearing_room::events))
+        .route(
+            "/api/hearings/{id}/exhibits",
+            get(hearing_room::list_exhibits)
+                .post(hearing_room::upload_exhibit)
+                .layer(DefaultBodyLimit::max(hearing_room::EXHIBIT_MAX_BYTES)),
+        )
+        .route("/api/exhibits/{id}", get(hearing_room::get_exhibit))
         .route("/ws/hearing/{id}", get(ws::hearing_socket))
         .route("/api/hearings/{id}/stats", get(ws::hearing_stats))
         .route("/metrics", get(ws::metrics))

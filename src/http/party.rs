@@ -162,6 +162,32 @@ pub async fn hearing(State(app): State<App>, Auth(who): Auth) -> AppResult<Json<
         Some(h) => h.case_numbers.clone(),
         None => views::hearing_case_numbers(tx.conn(), p.case_id).await?,
     };
+    // Where the party is in the steps before entering (device check, discipline), so a
+    // reloaded page resumes at the right one.
+    let mut checks = json!({"device_check": null, "discipline_ack_at": null, "removed": null});
+    if let Some(h) = hearing_id {
+        let row: Option<(Option<String>, Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT device_verdict, device_checked_at, discipline_ack_at FROM hearing_party_checks WHERE hearing_id = $1 AND invitation_id = $2",
+        )
+        .bind(h)
+        .bind(p.invitation_id)
+        .fetch_optional(tx.conn())
+        .await?;
+        if let Some((verdict, checked_at, ack)) = row {
+            if let (Some(v), Some(at)) = (verdict, checked_at) {
+                checks["device_check"] = json!({"verdict": v, "checked_at": at});
+            }
+            checks["discipline_ack_at"] = json!(ack);
+        }
+        let removed: Option<(String,)> = sqlx::query_as(
+            "SELECT reason FROM hearing_removals WHERE hearing_id = $1 AND seat = $2",
+        )
+        .bind(h)
+        .bind(format!("invitation:{}", p.invitation_id))
+        .fetch_optional(tx.conn())
+        .await?;
+        checks["removed"] = json!(removed.map(|(r,)| r));
+    }
     tx.audit(
         AuditEntry::new(
             &who,
@@ -173,6 +199,7 @@ pub async fn hearing(State(app): State<App>, Auth(who): Auth) -> AppResult<Json<
     .await?;
     tx.commit().await?;
     Ok(Json(
-        json!({ "me": {"name": p.name, "role": p.role}, "case_id": p.case_id, "case_numbers": numbers, "hearing": hearing, "state": "waiting" }),
+        json!({ "me": {"name": p.name, "role": p.role}, "case_id": p.case_id, "case_numbers": numbers, "hearing": hearing, "state": "waiting",
+                "device_check": checks["device_check"], "discipline_ack_at": checks["discipline_ack_at"], "removed": checks["removed"] }),
     ))
 }

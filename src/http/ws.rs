@@ -11,10 +11,11 @@ use crate::app::App;
 use crate::audit::AuditEntry;
 use crate::authz::{Permission, Principal};
 use crate::error::{AppError, AppResult};
+use crate::hearing::registry::{self, ConnTx, Outbound};
+use crate::hearing::room::{Actor, Effect, RoomError, SeatInfo};
 use crate::media::signaling::{
     self, ClientMessage, MAX_MESSAGE_BYTES, ServerMessage, SessionState,
 };
-use crate::sfu::participant::Seat;
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
@@ -41,40 +42,29 @@ pub async fn hearing_socket(
             .fetch_optional(tx.conn())
             .await?
             .ok_or_else(|| AppError::not_found("hearing"))?;
-    let seat = match &who {
+    match &who {
         Principal::Party(p) => {
             if p.hearing_id != Some(hearing_id) && p.case_id != case_id {
                 return Err(AppError::forbidden());
             }
-            Seat {
-                key: format!("invitation:{}", p.invitation_id),
-                name: p.name.clone(),
-                role: p.role.as_str().to_string(),
-            }
         }
-        Principal::Staff(s) => {
+        Principal::Staff(_) => {
             authorize(&mut tx, &who, case_id, Permission::Read).await?;
-            let role = if s.user_id == presiding {
-                "presiding_arbitrator".to_string()
-            } else {
-                s.role.as_str().to_string()
-            };
-            Seat {
-                key: format!("user:{}", s.user_id),
-                name: s.display_name.clone(),
-                role,
-            }
         }
         Principal::System => return Err(AppError::forbidden()),
-    };
+    }
+    let seat = registry::seat_info(tx.conn(), &who, hearing_id, case_id, presiding).await?;
     tx.audit(
         AuditEntry::new(&who, "hearing.connect", format!("hearing:{hearing_id}")).case(case_id),
     )
     .await?;
     tx.commit().await?;
+    registry::load(&app, hearing_id).await?;
     Ok(ws
         .max_message_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| session(app, socket, who, hearing_id, case_id, seat)))
+        .on_upgrade(move |socket| {
+            session(app, socket, who, hearing_id, (case_id, presiding), seat)
+        }))
 }
 
 async fn send(socket: &mut WebSocket, msg: &ServerMessage) -> bool {
@@ -82,27 +72,23 @@ async fn send(socket: &mut WebSocket, msg: &ServerMessage) -> bool {
     socket.send(Message::Text(text.into())).await.is_ok()
 }
 
-async fn audit(
+fn room_error(e: &RoomError) -> ServerMessage {
+    ServerMessage::Error {
+        code: e.code.to_string(),
+        message: e.message.clone(),
+    }
+}
+
+/// The seat as the database has it now: a party may have finished the device check or
+/// the discipline step since the socket opened.
+async fn fresh_seat(
     app: &App,
     who: &Principal,
-    action: &str,
     hearing: i64,
-    case_id: i64,
-    detail: serde_json::Value,
-) {
-    let res = async {
-        let mut tx = app.db.write().await?;
-        tx.audit(
-            AuditEntry::new(who, action, format!("hearing:{hearing}"))
-                .case(case_id)
-                .detail(detail),
-        )
-        .await?;
-        tx.commit().await
-    };
-    if let Err(e) = res.await {
-        tracing::error!(error = %e, action, "could not audit a hearing event");
-    }
+    case_presiding: (i64, i64),
+) -> AppResult<SeatInfo> {
+    let mut conn = app.db.pool.acquire().await?;
+    registry::seat_info(&mut conn, who, hearing, case_presiding.0, case_presiding.1).await
 }
 
 async fn session(
@@ -110,17 +96,50 @@ async fn session(
     mut socket: WebSocket,
     who: Principal,
     hearing: i64,
-    case_id: i64,
-    seat: Seat,
+    case_presiding: (i64, i64),
+    mut seat: SeatInfo,
 ) {
     let Some(sfu) = app.sfu.get().cloned() else {
         return;
     };
-    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let conn = app.rooms.next_conn();
+    let (room_tx, mut room_rx) = mpsc::unbounded_channel();
+    let (media_tx, mut media_rx) = mpsc::unbounded_channel();
+    app.rooms.register(
+        hearing,
+        conn,
+        ConnTx {
+            room: room_tx,
+            media: media_tx,
+        },
+    );
     let mut state = SessionState::Connected;
-    let mut participant: Option<u64> = None;
+    let mut audio_only = false;
+    let mut left_on_purpose = false;
+    let actor = Actor {
+        seat: seat.key.clone(),
+        role: seat.role.clone(),
+    };
     loop {
         tokio::select! {
+            // Procedure messages first: `admitted` must reach the client before `joined`.
+            biased;
+            out = room_rx.recv() => match out {
+                Some(Outbound::Msg(msg)) => {
+                    if !send(&mut socket, &msg).await { break; }
+                }
+                Some(Outbound::Close) | None => {
+                    let _ = socket.send(Message::Close(None)).await;
+                    break;
+                }
+            },
+            out = media_rx.recv() => {
+                let Some(msg) = out else { continue };
+                let taken_over = matches!(&msg, ServerMessage::Error { code, .. } if code == "seat_taken_over");
+                if !send(&mut socket, &msg).await || taken_over {
+                    break;
+                }
+            }
             incoming = socket.recv() => {
                 let text = match incoming {
                     Some(Ok(Message::Text(t))) => t,
@@ -131,13 +150,7 @@ async fn session(
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                     // Closed or broken without `leave`: the network, not the person, went away.
-                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => {
-                        if let (Some(id), SessionState::Joined) = (participant, state) {
-                            sfu.disconnected(id).await;
-                            audit(&app, &who, "hearing.connection_lost", hearing, case_id, json!({"participant": id})).await;
-                        }
-                        break;
-                    }
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
                 };
                 let checked = signaling::parse(&text).and_then(|m| signaling::next_state(state, &m).map(|s| (m, s)));
                 let (msg, next) = match checked {
@@ -147,38 +160,95 @@ async fn session(
                         continue;
                     }
                 };
-                state = next;
-                match msg {
-                    ClientMessage::Join { audio_only } => {
-                        participant = sfu.join(hearing, seat.clone(), events_tx.clone()).await;
-                        if let (Some(id), true) = (participant, audio_only) {
-                            sfu.signal(id, ClientMessage::AudioOnly { enabled: true }).await;
+                let now = crate::time::now_ms();
+                let result: Result<(), RoomError> = match msg {
+                    ClientMessage::Join { audio_only: a } => {
+                        audio_only = a;
+                        if let Ok(s) = fresh_seat(&app, &who, hearing, case_presiding).await {
+                            seat = s;
                         }
-                        audit(&app, &who, "hearing.join", hearing, case_id, json!({"participant": participant, "role": seat.role})).await;
+                        match app.rooms.decide(hearing, |r| r.join(conn, seat.clone(), now)) {
+                            Some(Ok(fx)) => {
+                                state = next;
+                                registry::apply(&app, hearing, &who, fx).await;
+                                Ok(())
+                            }
+                            Some(Err(e)) => Err(e),
+                            None => break,
+                        }
                     }
                     ClientMessage::Leave => {
-                        if let Some(id) = participant {
-                            sfu.signal(id, ClientMessage::Leave).await;
+                        left_on_purpose = true;
+                        if let Some(Ok(fx)) = app.rooms.decide(hearing, |r| Ok::<_, ()>(r.disconnect(conn, true, now))) {
+                            registry::apply(&app, hearing, &who, fx).await;
                         }
-                        audit(&app, &who, "hearing.leave", hearing, case_id, json!({"participant": participant})).await;
                         let _ = socket.send(Message::Close(None)).await;
                         break;
                     }
-                    other => {
-                        if let Some(id) = participant {
-                            sfu.signal(id, other).await;
+                    ClientMessage::RaiseHand { raised } => decide(&app, hearing, &who, |r| r.raise_hand(conn, raised)).await,
+                    ClientMessage::Help { text } => decide(&app, hearing, &who, |r| r.help(conn, &text, now)).await,
+                    ClientMessage::Control { command } => {
+                        registry::control(&app, hearing, &who, actor.clone(), command).await
+                    }
+                    ClientMessage::Ping => {
+                        if !send(&mut socket, &ServerMessage::Pong).await { break; }
+                        Ok(())
+                    }
+                    ClientMessage::Mute { kind, muted: false }
+                        if app.rooms.with(hearing, |l| l.state.mute_held(conn, kind)).unwrap_or(false) =>
+                    {
+                        Err(RoomError { code: "mute_held", message: "首席仲裁员已将您静音，暂不能取消 / the chair has muted you".into() })
+                    }
+                    media => {
+                        let admitted = app.rooms.with(hearing, |l| l.state.check_admitted(conn).map(|_| l.state.participant_of(conn)));
+                        match admitted {
+                            Some(Ok(Some(id))) => {
+                                if std::mem::take(&mut audio_only) {
+                                    sfu.signal(id, ClientMessage::AudioOnly { enabled: true }).await;
+                                }
+                                sfu.signal(id, media).await;
+                                Ok(())
+                            }
+                            // Admitted, the media seat is being set up: the client retries.
+                            Some(Ok(None)) => Err(RoomError { code: "not_ready", message: "媒体连接准备中，请稍候 / media not ready yet".into() }),
+                            Some(Err(e)) => Err(e),
+                            None => break,
                         }
                     }
-                }
-            }
-            out = events.recv() => {
-                let Some(msg) = out else { break };
-                let taken_over = matches!(&msg, ServerMessage::Error { code, .. } if code == "seat_taken_over");
-                if !send(&mut socket, &msg).await || taken_over {
+                };
+                if let Err(e) = result
+                    && !send(&mut socket, &room_error(&e)).await
+                {
                     break;
                 }
             }
         }
+    }
+    if !left_on_purpose {
+        let now = crate::time::now_ms();
+        if let Some(Ok(fx)) = app
+            .rooms
+            .decide(hearing, |r| Ok::<_, ()>(r.disconnect(conn, false, now)))
+        {
+            registry::apply(&app, hearing, &who, fx).await;
+        }
+    }
+    app.rooms.unregister(hearing, conn);
+}
+
+async fn decide(
+    app: &App,
+    hearing: i64,
+    who: &Principal,
+    f: impl FnOnce(&mut crate::hearing::room::RoomState) -> Result<Vec<Effect>, RoomError>,
+) -> Result<(), RoomError> {
+    match app.rooms.decide(hearing, f) {
+        Some(Ok(fx)) => {
+            registry::apply(app, hearing, who, fx).await;
+            Ok(())
+        }
+        Some(Err(e)) => Err(e),
+        None => Ok(()),
     }
 }
 

@@ -55,6 +55,18 @@ pub enum ClientMessage {
     },
     Leave,
     Ping,
+    /// Raise or lower a hand (shown to staff).
+    RaiseHand {
+        raised: bool,
+    },
+    /// A private message to the chair and the clerk.
+    Help {
+        text: String,
+    },
+    /// A chair/staff action (see [`crate::hearing::controls`]).
+    Control {
+        command: crate::hearing::controls::ControlCommand,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +93,9 @@ pub enum QualityLevel {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParticipantInfo {
     pub participant_id: String,
+    /// `user:<id>` or `invitation:<id>`.
+    #[serde(default)]
+    pub seat: String,
     pub name: String,
     pub role: String,
     pub audio_muted: bool,
@@ -154,6 +169,36 @@ pub enum ServerMessage {
         message: String,
     },
     Pong,
+    HearingState(Box<crate::hearing::messages::HearingStateView>),
+    /// In the waiting room: `admission` (until staff admit) or `witness` (until called).
+    Waiting {
+        reason: String,
+    },
+    Admitted,
+    Denied {
+        reason: String,
+    },
+    ReverifyRequested,
+    Removed {
+        reason: String,
+    },
+    /// The chair muted (or released) this participant's audio or video.
+    ChairMute {
+        kind: MediaKind,
+        muted: bool,
+    },
+    /// Staff only: every seat with its presence, identity and checks.
+    Roster {
+        seats: Vec<crate::hearing::messages::SeatView>,
+    },
+    /// Staff only (chair and clerk): a party's private request for help.
+    HelpMessage {
+        seat: String,
+        name: String,
+        text: String,
+        at: i64,
+    },
+    HearingEnded,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -240,6 +285,19 @@ fn validate(msg: &ClientMessage) -> Result<(), SignalError> {
                 "bad_message",
                 "view_size 参数无效 / invalid view_size",
             ));
+        }
+        ClientMessage::Help { text }
+            if text.trim().is_empty() || text.chars().count() > 500 || text.contains('\0') =>
+        {
+            return Err(SignalError::new(
+                "bad_message",
+                "求助内容须为 1–500 字 / help text must be 1–500 characters",
+            ));
+        }
+        ClientMessage::Control { command } => {
+            if let Err((code, message)) = command.validate() {
+                return Err(SignalError::new(code, message));
+            }
         }
         _ => {}
     }

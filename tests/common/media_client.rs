@@ -202,16 +202,28 @@ impl MediaClient {
     /// Connect the signaling socket with `token`, join, publish, and wait for the
     /// connection to come up.
     pub async fn join(base_http: &str, hearing: i64, token: &str) -> MediaClient {
-        Self::join_over(base_http, hearing, token, false).await
+        Self::join_with(base_http, hearing, token, false, None).await
+    }
+
+    /// As [`MediaClient::join`] for someone who waits in the waiting room: the staff
+    /// member whose session is `admitter` admits them over HTTP.
+    pub async fn join_admitted(
+        base_http: &str,
+        hearing: i64,
+        token: &str,
+        admitter: &str,
+    ) -> MediaClient {
+        Self::join_with(base_http, hearing, token, false, Some(admitter)).await
     }
 
     /// As [`MediaClient::join`]; with `tcp_only` the client gathers only ICE-TCP
     /// candidates, as on a network that blocks UDP.
-    pub async fn join_over(
+    pub async fn join_with(
         base_http: &str,
         hearing: i64,
         token: &str,
         tcp_only: bool,
+        admitter: Option<&str>,
     ) -> MediaClient {
         let url = format!(
             "{}/ws/hearing/{hearing}",
@@ -235,6 +247,8 @@ impl MediaClient {
         ws_out
             .send(Message::Text(json!({"type": "join"}).to_string().into()))
             .unwrap();
+        let mut early = Vec::new();
+        let mut waiting = false;
         let joined: Value = loop {
             let Some(Ok(Message::Text(t))) = stream.next().await else {
                 panic!("socket closed before joined")
@@ -244,6 +258,25 @@ impl MediaClient {
             if v["type"] == "joined" {
                 break v;
             }
+            if v["type"] == "waiting" {
+                waiting = true;
+            }
+            if v["type"] == "hearing_state" && std::mem::take(&mut waiting) {
+                let admitter = admitter.expect("this seat waits to be admitted: pass an admitter");
+                let resp = reqwest::Client::new()
+                    .post(format!("{base_http}/api/hearings/{hearing}/control"))
+                    .bearer_auth(admitter)
+                    .json(&json!({"do": "admit", "seat": v["my_seat"]}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(
+                    resp.status().is_success(),
+                    "admit: {}",
+                    resp.text().await.unwrap()
+                );
+            }
+            early.push(v);
         };
         let participant_id = joined["participant_id"].as_str().unwrap().to_string();
 
@@ -306,6 +339,9 @@ impl MediaClient {
 
         // Signaling from the server: answers to our offers, offers for new tracks.
         let (events_tx, events) = mpsc::unbounded_channel();
+        for v in early {
+            let _ = events_tx.send(v);
+        }
         let reader_pc = pc.clone();
         let reader_out = ws_out.clone();
         let reader = tokio::spawn(async move {

@@ -183,6 +183,25 @@ impl TestServer {
 }
 
 impl TestServer {
+    /// A verified party who also passed the device check and acknowledged the discipline
+    /// for `hearing`: ready for the waiting room.
+    pub async fn ready_party(&self, demo: &Value, role: &str, hearing: i64) -> Client {
+        let c = self.verified_party(demo, role).await;
+        let (s, b) = c
+            .post(
+                &format!("/api/hearings/{hearing}/device-check"),
+                json!({"camera": true, "microphone": true, "rtt_ms": 40, "down_kbps": 8000, "up_kbps": 3000}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        assert_eq!(b["verdict"], "good");
+        let (s, b) = c
+            .post(&format!("/api/hearings/{hearing}/discipline"), json!({}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        c
+    }
+
     /// A verified party (applicant) of a new case of the same commission, for "another
     /// case" checks. Returns the case id and the party's client.
     pub async fn party_of_another_case(&self, clerk: &Client) -> (i64, Client) {

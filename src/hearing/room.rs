@@ -990,3 +990,589 @@ impl RoomState {
         fx
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::signaling::ServerMessage as M;
+
+    fn staff(id: i64, role: &str) -> SeatInfo {
+        SeatInfo {
+            key: format!("user:{id}"),
+            name: format!("staff{id}"),
+            role: role.into(),
+            side: None,
+            invitation_id: None,
+            identity: None,
+            device_check: None,
+            discipline_ack_at: None,
+        }
+    }
+
+    fn party(inv: i64, role: &str, side: Option<Side>) -> SeatInfo {
+        SeatInfo {
+            key: format!("invitation:{inv}"),
+            name: format!("party{inv}"),
+            role: role.into(),
+            side,
+            invitation_id: Some(inv),
+            identity: None,
+            device_check: Some(DeviceCheckView {
+                verdict: "good".into(),
+                camera: true,
+                microphone: true,
+                rtt_ms: 50,
+                down_kbps: 5000,
+                up_kbps: 2000,
+                checked_at: 1,
+            }),
+            discipline_ack_at: Some(2),
+        }
+    }
+
+    fn actor(id: i64, role: &str) -> Actor {
+        Actor {
+            seat: format!("user:{id}"),
+            role: role.into(),
+        }
+    }
+
+    fn sent_to(fx: &[Effect], conn: ConnId) -> Vec<&M> {
+        fx.iter()
+            .filter_map(|e| match e {
+                Effect::Send { conn: c, msg } if *c == conn => Some(msg),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn records(fx: &[Effect]) -> Vec<&str> {
+        fx.iter()
+            .filter_map(|e| match e {
+                Effect::Record { kind, .. } => Some(kind.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    const CHAIR: ConnId = 1;
+    const CLERK: ConnId = 2;
+    const MEDIATOR: ConnId = 3;
+    const APPLICANT: ConnId = 10;
+    const AGENT: ConnId = 11;
+    const RESPONDENT: ConnId = 12;
+
+    /// Chair, clerk and mediator in the room (participants 1–3); applicant + agent and
+    /// respondent admitted (participants 10–12).
+    fn room_in_session() -> RoomState {
+        let mut r = RoomState::new(
+            7,
+            vec!["穗劳人仲案〔2026〕1号".into()],
+            Phase::CheckAttendance,
+            0,
+        );
+        r.join(CHAIR, staff(1, "presiding_arbitrator"), 0).unwrap();
+        r.media_joined(CHAIR, 1);
+        r.join(CLERK, staff(2, "clerk"), 0).unwrap();
+        r.media_joined(CLERK, 2);
+        r.join(MEDIATOR, staff(3, "mediator"), 0).unwrap();
+        r.media_joined(MEDIATOR, 3);
+        for (conn, info) in [
+            (APPLICANT, party(10, "applicant", Some(Side::Applicant))),
+            (AGENT, party(11, "agent", Some(Side::Applicant))),
+            (RESPONDENT, party(12, "respondent", Some(Side::Respondent))),
+        ] {
+            let key = info.key.clone();
+            r.join(conn, info, 0).unwrap();
+            r.control(
+                &actor(2, "clerk"),
+                &ControlCommand::Admit { seat: key },
+                None,
+                1,
+            )
+            .unwrap();
+            r.media_joined(conn, conn);
+        }
+        r
+    }
+
+    #[test]
+    fn staff_enter_directly_parties_wait_for_admission() {
+        let mut r = RoomState::new(7, vec![], Phase::CheckAttendance, 0);
+        let fx = r.join(CHAIR, staff(1, "presiding_arbitrator"), 5).unwrap();
+        assert!(fx.contains(&Effect::JoinMedia { conn: CHAIR }));
+        let fx = r
+            .join(APPLICANT, party(10, "applicant", Some(Side::Applicant)), 6)
+            .unwrap();
+        assert!(!fx.iter().any(|e| matches!(e, Effect::JoinMedia { .. })));
+        assert!(sent_to(&fx, APPLICANT).contains(&&M::Waiting {
+            reason: "admission".into()
+        }));
+        // Staff see the waiting party, with its checks, in the roster.
+        let roster = sent_to(&fx, CHAIR)
+            .into_iter()
+            .find_map(|m| match m {
+                M::Roster { seats } => Some(seats.clone()),
+                _ => None,
+            })
+            .unwrap();
+        let waiting = roster.iter().find(|s| s.seat == "invitation:10").unwrap();
+        assert_eq!(waiting.presence, "waiting");
+        assert_eq!(waiting.device_check.as_ref().unwrap().verdict, "good");
+        // The party cannot see the roster, nor negotiate media yet.
+        assert!(
+            !sent_to(&fx, APPLICANT)
+                .iter()
+                .any(|m| matches!(m, M::Roster { .. }))
+        );
+        assert_eq!(
+            r.check_admitted(APPLICANT).unwrap_err().code,
+            "not_admitted"
+        );
+
+        let admit = ControlCommand::Admit {
+            seat: "invitation:10".into(),
+        };
+        // A party cannot admit itself.
+        let e = r
+            .control(
+                &Actor {
+                    seat: "invitation:10".into(),
+                    role: "applicant".into(),
+                },
+                &admit,
+                None,
+                7,
+            )
+            .unwrap_err();
+        assert_eq!(e.code, "forbidden");
+        let fx = r
+            .control(&actor(1, "presiding_arbitrator"), &admit, None, 8)
+            .unwrap();
+        assert_eq!(sent_to(&fx, APPLICANT)[0], &M::Admitted);
+        assert!(fx.contains(&Effect::JoinMedia { conn: APPLICANT }));
+        assert_eq!(records(&fx), vec!["hearing.admit"]);
+        assert!(r.check_admitted(APPLICANT).is_ok());
+        // Admitting twice is refused.
+        assert_eq!(
+            r.control(&actor(1, "presiding_arbitrator"), &admit, None, 9)
+                .unwrap_err()
+                .code,
+            "not_waiting"
+        );
+    }
+
+    #[test]
+    fn checks_are_required_before_the_waiting_room() {
+        let mut r = RoomState::new(7, vec![], Phase::CheckAttendance, 0);
+        let mut p = party(10, "applicant", None);
+        p.discipline_ack_at = None;
+        assert_eq!(
+            r.join(APPLICANT, p.clone(), 0).unwrap_err().code,
+            "discipline_required"
+        );
+        p.device_check = None;
+        assert_eq!(
+            r.join(APPLICANT, p.clone(), 0).unwrap_err().code,
+            "device_check_required"
+        );
+        let mut bad = party(10, "applicant", None);
+        bad.device_check.as_mut().unwrap().verdict = "cannot_join".into();
+        assert_eq!(
+            r.join(APPLICANT, bad, 0).unwrap_err().code,
+            "device_check_required"
+        );
+        // Observers need no devices, but do acknowledge the discipline.
+        let mut obs = party(20, "observer", None);
+        obs.device_check = None;
+        assert!(r.join(20, obs, 0).is_ok());
+        assert!(r.seats.contains_key("invitation:20"));
+    }
+
+    #[test]
+    fn the_chair_moves_through_every_phase_and_everyone_sees_it() {
+        let mut r = room_in_session();
+        let chair = actor(1, "presiding_arbitrator");
+        // Only the chair moves phases.
+        let next = ControlCommand::Phase {
+            phase: Phase::AnnounceDiscipline,
+            reason: None,
+        };
+        assert_eq!(
+            r.control(&actor(2, "clerk"), &next, None, 2)
+                .unwrap_err()
+                .code,
+            "forbidden"
+        );
+        let mut p = Phase::CheckAttendance;
+        let mut t = 10;
+        while let Some(n) = p.next().filter(|n| *n != Phase::Closed) {
+            let fx = r
+                .control(
+                    &chair,
+                    &ControlCommand::Phase {
+                        phase: n,
+                        reason: None,
+                    },
+                    None,
+                    t,
+                )
+                .unwrap();
+            assert!(fx.contains(&Effect::SavePhase { phase: n, at: t }));
+            assert_eq!(records(&fx), vec!["hearing.phase"]);
+            for conn in [CHAIR, CLERK, APPLICANT, RESPONDENT] {
+                assert!(sent_to(&fx, conn).iter().any(|m| matches!(m, M::HearingState(s) if s.phase == n && s.phase_since == t && s.phase_label == n.label_zh())));
+            }
+            p = n;
+            t += 10;
+        }
+        assert_eq!(r.phase, Phase::Mediation);
+        // Back needs a reason.
+        let back = ControlCommand::Phase {
+            phase: Phase::Debate,
+            reason: None,
+        };
+        assert_eq!(
+            r.control(&chair, &back, None, t).unwrap_err().code,
+            "reason_required"
+        );
+        let back = ControlCommand::Phase {
+            phase: Phase::Debate,
+            reason: Some("补充辩论".into()),
+        };
+        let fx = r.control(&chair, &back, None, t).unwrap();
+        assert!(fx.iter().any(|e| matches!(e, Effect::Record { detail, .. } if detail["move"] == "back" && detail["reason"] == "补充辩论")));
+        // Ending from debate skips ahead: a reason again.
+        assert_eq!(
+            r.control(&chair, &ControlCommand::End { reason: None }, None, t)
+                .unwrap_err()
+                .code,
+            "reason_required"
+        );
+        let fx = r
+            .control(
+                &chair,
+                &ControlCommand::End {
+                    reason: Some("不同意调解".into()),
+                },
+                None,
+                t + 1,
+            )
+            .unwrap();
+        for conn in [CHAIR, APPLICANT, RESPONDENT] {
+            assert!(sent_to(&fx, conn).contains(&&M::HearingEnded));
+            assert!(fx.contains(&Effect::Close { conn }));
+        }
+        assert!(records(&fx).contains(&"hearing.ended"));
+        assert!(r.ended);
+        assert_eq!(
+            r.join(APPLICANT, party(10, "applicant", None), t + 2)
+                .unwrap_err()
+                .code,
+            "hearing_closed"
+        );
+    }
+
+    #[test]
+    fn a_caucus_separates_one_side_with_the_mediator() {
+        let mut r = room_in_session();
+        let mediator = actor(3, "mediator");
+        let open = ControlCommand::CaucusOpen {
+            side: Side::Applicant,
+        };
+        assert_eq!(
+            r.control(&actor(2, "clerk"), &open, None, 5)
+                .unwrap_err()
+                .code,
+            "forbidden"
+        );
+        let fx = r.control(&mediator, &open, None, 5).unwrap();
+        let grouped: Vec<(u64, u32)> = fx
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Media {
+                    participant,
+                    control: MediaControl::Group(g),
+                } => Some((*participant, *g)),
+                _ => None,
+            })
+            .collect();
+        // Applicant and its agent, and the mediator; not the respondent, chair or clerk.
+        assert_eq!(
+            grouped,
+            vec![(10, SIDE_ROOM), (11, SIDE_ROOM), (3, SIDE_ROOM)]
+        );
+        let state = sent_to(&fx, RESPONDENT)
+            .into_iter()
+            .find_map(|m| match m {
+                M::HearingState(s) => s.caucus.clone(),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(state.participant_ids, vec!["p10", "p11", "p3"]);
+        assert!(!state.recorded);
+        assert_eq!(records(&fx), vec!["hearing.caucus_opened"]);
+        assert_eq!(
+            r.control(&mediator, &open, None, 6).unwrap_err().code,
+            "caucus_open"
+        );
+        // Someone of that side who reconnects goes straight back into the side room.
+        let fx = r.media_joined(AGENT, 21);
+        assert!(fx.contains(&Effect::Media {
+            participant: 21,
+            control: MediaControl::Group(SIDE_ROOM)
+        }));
+        let fx = r
+            .control(&mediator, &ControlCommand::CaucusClose, None, 9)
+            .unwrap();
+        assert_eq!(records(&fx), vec!["hearing.caucus_closed"]);
+        assert!(fx.contains(&Effect::Media {
+            participant: 10,
+            control: MediaControl::Group(MAIN_ROOM)
+        }));
+        assert_eq!(
+            r.control(&mediator, &ControlCommand::CaucusClose, None, 9)
+                .unwrap_err()
+                .code,
+            "no_caucus"
+        );
+    }
+
+    #[test]
+    fn chair_mutes_hold_until_released() {
+        let mut r = room_in_session();
+        let chair = actor(1, "presiding_arbitrator");
+        let mute = ControlCommand::Mute {
+            seat: "invitation:12".into(),
+            kind: MediaKind::Audio,
+            muted: true,
+        };
+        let fx = r.control(&chair, &mute, None, 5).unwrap();
+        assert!(fx.contains(&Effect::Media {
+            participant: 12,
+            control: MediaControl::ChairMute {
+                kind: MediaKind::Audio,
+                muted: true
+            }
+        }));
+        assert!(sent_to(&fx, RESPONDENT).contains(&&M::ChairMute {
+            kind: MediaKind::Audio,
+            muted: true
+        }));
+        assert!(r.mute_held(RESPONDENT, MediaKind::Audio));
+        assert!(!r.mute_held(RESPONDENT, MediaKind::Video));
+        // Held across a reconnect.
+        let fx = r.media_joined(RESPONDENT, 40);
+        assert!(fx.contains(&Effect::Media {
+            participant: 40,
+            control: MediaControl::ChairMute {
+                kind: MediaKind::Audio,
+                muted: true
+            }
+        }));
+        // Mute all parties reaches parties and agents, not staff.
+        let fx = r
+            .control(
+                &chair,
+                &ControlCommand::MuteParties {
+                    kind: MediaKind::Video,
+                },
+                None,
+                6,
+            )
+            .unwrap();
+        let muted: Vec<u64> = fx
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Media { participant, .. } => Some(*participant),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(muted, vec![10, 11, 40]);
+        let chair_mute = ControlCommand::Mute {
+            seat: "user:1".into(),
+            kind: MediaKind::Audio,
+            muted: true,
+        };
+        assert_eq!(
+            r.control(&chair, &chair_mute, None, 7).unwrap_err().code,
+            "forbidden"
+        );
+    }
+
+    #[test]
+    fn removal_is_final_and_lock_keeps_newcomers_out() {
+        let mut r = room_in_session();
+        let chair = actor(1, "presiding_arbitrator");
+        let remove = ControlCommand::Remove {
+            seat: "invitation:12".into(),
+            reason: "多次扰乱庭审秩序".into(),
+        };
+        assert_eq!(
+            r.control(&actor(2, "clerk"), &remove, None, 5)
+                .unwrap_err()
+                .code,
+            "forbidden"
+        );
+        let fx = r.control(&chair, &remove, None, 5).unwrap();
+        assert!(sent_to(&fx, RESPONDENT).contains(&&M::Removed {
+            reason: "多次扰乱庭审秩序".into()
+        }));
+        assert!(fx.contains(&Effect::LeaveMedia {
+            participant: 12,
+            reason: LeftReason::Removed
+        }));
+        assert!(fx.contains(&Effect::SaveRemoval {
+            seat: "invitation:12".into(),
+            reason: "多次扰乱庭审秩序".into()
+        }));
+        assert_eq!(
+            r.join(99, party(12, "respondent", None), 6)
+                .unwrap_err()
+                .code,
+            "removed"
+        );
+
+        let fx = r
+            .control(&chair, &ControlCommand::Lock { locked: true }, None, 7)
+            .unwrap();
+        assert!(fx.contains(&Effect::SaveLock { locked: true }));
+        assert_eq!(
+            r.join(50, party(50, "witness", None), 8).unwrap_err().code,
+            "room_locked"
+        );
+        // An admitted party whose page reloads comes straight back, lock or not.
+        let fx = r
+            .join(60, party(10, "applicant", Some(Side::Applicant)), 9)
+            .unwrap();
+        assert!(fx.contains(&Effect::JoinMedia { conn: 60 }));
+        assert!(fx.contains(&Effect::Close { conn: APPLICANT }));
+        // Staff still enter.
+        assert!(r.join(70, staff(4, "arbitrator"), 9).is_ok());
+    }
+
+    #[test]
+    fn presence_tells_leaving_from_losing_the_network() {
+        let mut r = room_in_session();
+        r.grace_ms = 1000;
+        let fx = r.disconnect(RESPONDENT, false, 100);
+        assert!(fx.contains(&Effect::MediaDisconnected { participant: 12 }));
+        assert_eq!(records(&fx), vec!["hearing.connection_lost"]);
+        assert_eq!(
+            r.seats["invitation:12"].presence,
+            Presence::Reconnecting { since_ms: 100 }
+        );
+        assert!(r.tick(900).is_empty());
+        let fx = r.tick(1100);
+        assert_eq!(records(&fx), vec!["hearing.did_not_return"]);
+        assert!(fx.contains(&Effect::LeaveMedia {
+            participant: 12,
+            reason: LeftReason::Timeout
+        }));
+        assert_eq!(
+            r.roster()
+                .iter()
+                .find(|s| s.seat == "invitation:12")
+                .unwrap()
+                .presence,
+            "did_not_return"
+        );
+
+        let fx = r.disconnect(APPLICANT, true, 200);
+        assert_eq!(records(&fx), vec!["hearing.leave"]);
+        assert!(fx.contains(&Effect::LeaveMedia {
+            participant: 10,
+            reason: LeftReason::Left
+        }));
+        assert_eq!(r.seats["invitation:10"].presence.label(), "left");
+        // Leaving is on purpose: coming back means waiting again.
+        let fx = r
+            .join(80, party(10, "applicant", Some(Side::Applicant)), 300)
+            .unwrap();
+        assert!(sent_to(&fx, 80).contains(&&M::Waiting {
+            reason: "admission".into()
+        }));
+        // Warnings go on the record with the seat's presence.
+        let fx = r
+            .control(
+                &actor(2, "clerk"),
+                &ControlCommand::Warn {
+                    seat: "invitation:12".into(),
+                    note: "未按时返回".into(),
+                },
+                None,
+                400,
+            )
+            .unwrap();
+        assert!(fx.iter().any(|e| matches!(e, Effect::Record { kind, detail, .. } if kind == "hearing.warn" && detail["presence"] == "did_not_return")));
+    }
+
+    #[test]
+    fn witnesses_wait_until_called_and_go_back_after() {
+        let mut r = room_in_session();
+        let chair = actor(1, "presiding_arbitrator");
+        let fx = r.join(30, party(30, "witness", None), 5).unwrap();
+        assert!(sent_to(&fx, 30).contains(&&M::Waiting {
+            reason: "witness".into()
+        }));
+        let seat = "invitation:30".to_string();
+        assert_eq!(
+            r.control(
+                &chair,
+                &ControlCommand::Admit { seat: seat.clone() },
+                None,
+                6
+            )
+            .unwrap_err()
+            .code,
+            "not_waiting"
+        );
+        let fx = r
+            .control(
+                &chair,
+                &ControlCommand::CallWitness { seat: seat.clone() },
+                None,
+                6,
+            )
+            .unwrap();
+        assert!(fx.contains(&Effect::JoinMedia { conn: 30 }));
+        r.media_joined(30, 30);
+        let fx = r
+            .control(&chair, &ControlCommand::DismissWitness { seat }, None, 7)
+            .unwrap();
+        assert!(fx.contains(&Effect::LeaveMedia {
+            participant: 30,
+            reason: LeftReason::Left
+        }));
+        assert!(sent_to(&fx, 30).contains(&&M::Waiting {
+            reason: "witness".into()
+        }));
+    }
+
+    #[test]
+    fn help_reaches_only_the_chair_and_the_clerk() {
+        let mut r = room_in_session();
+        let fx = r.help(APPLICANT, "听不清楚", 5).unwrap();
+        let to: Vec<ConnId> = fx
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Send { conn, .. } => Some(*conn),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(to, vec![CHAIR, CLERK]);
+        let fx = r.raise_hand(RESPONDENT, true).unwrap();
+        assert!(!fx.iter().any(|e| matches!(
+            e,
+            Effect::Send {
+                conn: APPLICANT,
+                msg: M::Roster { .. }
+            }
+        )));
+        assert!(
+            r.roster()
+                .iter()
+                .any(|s| s.seat == "invitation:12" && s.hand_raised)
+        );
+    }
+}

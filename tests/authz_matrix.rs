@@ -138,6 +138,42 @@ const ENDPOINTS: &[Endpoint] = &[
         name: "GET /api/party/hearing",
         allowed: &["party", "other_party"],
     },
+    Endpoint {
+        name: "GET /api/netcheck/ping",
+        allowed: &[
+            "admin",
+            "arbitrator",
+            "clerk",
+            "mediator",
+            "party",
+            "other_party",
+            "foreign_clerk",
+        ],
+    },
+    Endpoint {
+        name: "POST /api/hearings/1/device-check",
+        allowed: &["admin", "arbitrator", "clerk", "mediator", "party"],
+    },
+    Endpoint {
+        name: "GET /api/hearings/1/discipline",
+        allowed: &["admin", "arbitrator", "clerk", "mediator", "party"],
+    },
+    Endpoint {
+        name: "POST /api/hearings/1/discipline",
+        allowed: &["party"],
+    },
+    Endpoint {
+        name: "POST /api/hearings/1/control",
+        allowed: &["arbitrator"],
+    },
+    Endpoint {
+        name: "GET /api/hearings/1/events",
+        allowed: &["admin", "arbitrator", "clerk", "mediator"],
+    },
+    Endpoint {
+        name: "GET /api/hearings/1/exhibits",
+        allowed: &["admin", "arbitrator", "clerk", "mediator", "party"],
+    },
 ];
 
 async fn matrix(b: Backend) {
@@ -281,7 +317,7 @@ async fn call(
     let tomorrow = yunting::time::now_ms() + yunting::time::DAY_MS;
     match name {
         "GET /api/me" | "GET /api/users" | "GET /api/staff" | "GET /api/cases" | "GET /api/cases/1" | "GET /api/cases/1/invitations" | "GET /api/cases/1/audit" | "GET /api/hearings/1" | "GET /api/party/hearing"
-        | "GET /api/hearings/1/stats" => {
+        | "GET /api/hearings/1/stats" | "GET /api/netcheck/ping" | "GET /api/hearings/1/discipline" | "GET /api/hearings/1/events" | "GET /api/hearings/1/exhibits" => {
             c.get(name.trim_start_matches("GET ")).await
         }
         "POST /api/users" => {
@@ -315,6 +351,11 @@ async fn call(
             assert_eq!(s, StatusCode::CREATED, "{inv}");
             c.post(&format!("/api/invitations/{}/revoke", inv["invitation"]["id"]), json!({})).await
         }
+        "POST /api/hearings/1/device-check" => {
+            c.post("/api/hearings/1/device-check", json!({"camera": true, "microphone": true, "rtt_ms": 80, "down_kbps": 3000, "up_kbps": 1000})).await
+        }
+        "POST /api/hearings/1/discipline" => c.post("/api/hearings/1/discipline", json!({})).await,
+        "POST /api/hearings/1/control" => c.post("/api/hearings/1/control", json!({"do": "lock", "locked": false})).await,
         other => panic!("no request for {other}"),
     }
 }

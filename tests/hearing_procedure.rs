@@ -508,7 +508,7 @@ async fn checks_and_exhibits(backend: Backend) {
     assert!(d["text"].as_str().unwrap().contains("庭审纪律"));
     assert_eq!(d["recording_notice"], "本庭审全程录音录像");
     let (s, b) = chair.post(&dpath, json!({})).await;
-    assert_error(&(s, b), StatusCode::BAD_REQUEST, "not_a_party");
+    assert_error(&(s, b), StatusCode::FORBIDDEN, "not_a_party");
     let (s, b) = applicant.post(&dpath, json!({})).await;
     assert_eq!(s, StatusCode::OK);
     let (_, me) = applicant.get("/api/party/hearing").await;

@@ -194,7 +194,8 @@ pub async fn discipline_ack(
     ApiPath(hearing): ApiPath<i64>,
 ) -> AppResult<Json<Value>> {
     let Principal::Party(p) = &who else {
-        return Err(AppError::bad_request(
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
             "not_a_party",
             "只有当事人等参加人需要确认庭审纪律 / only invitees acknowledge the discipline",
         ));

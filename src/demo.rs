@@ -192,7 +192,17 @@ pub async fn seed(app: &App) -> Result<Value> {
             "13700000003",
             agent_id_number.clone(),
         ),
+        // A witness, kept in the waiting room until the chair calls them.
+        (
+            InviteeRole::Witness,
+            None,
+            None,
+            "王证人",
+            "13600000004",
+            resident_id_with_check("44010619880808123"),
+        ),
     ] {
+        let own = party_id.is_none() && agent_id.is_none();
         let created = invitations::create(
             &mut tx,
             app,
@@ -202,9 +212,9 @@ pub async fn seed(app: &App) -> Result<Value> {
                 role,
                 party_id,
                 agent_id,
-                name: None,
-                phone: None,
-                id_number: None,
+                name: own.then(|| name.to_string()),
+                phone: own.then(|| phone.to_string()),
+                id_number: own.then(|| id_number.clone()),
                 hearing_id: Some(hearing_id),
                 expires_in_hours: Some(72),
             },

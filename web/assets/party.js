@@ -1,19 +1,23 @@
 // Party page: /j/{token}. One screen per step:
-//   1. identity (name + last 6 of ID) → 2. SMS code → 3. waiting room.
-// A verified party who reloads goes straight to the waiting room.
+//   1. identity (name + last 6 of ID) → 2. SMS code → 3. device check → 4. discipline
+//   → 5. the hearing room /room/{hearing_id}, whose waiting room (候审室) shows until
+//   the clerk or an arbitrator admits the party.
+// A verified party who reloads resumes at the first step not done yet (from
+// GET /api/party/hearing: device_check, discipline_ack_at, removed).
 
 import { t, label, kv, paren, onLangChange, fmtLong } from './i18n.js';
 import {
   h, replace, api, ApiError, errorText, userError, bindForm, field,
-  messageBox, showMessage, hideMessage, langButton,
+  messageBox, showMessage, hideMessage, langButton, rememberPartyLink,
 } from './common.js';
+import { renderDeviceCheck } from './devicecheck.js';
 
 const app = document.getElementById('app');
 const REFRESH_MIN_MS = 30000;
 
 const state = {
   token: null,
-  step: 'loading', // loading | identity | code | waiting | error
+  step: 'loading', // loading | identity | code | device | discipline | entering | waiting | removed | error
   info: null, // GET /api/j/{token}
   name: '',
   idLast6: '',
@@ -23,11 +27,14 @@ const state = {
   resendUntil: 0,
   notice: '', // success note shown on the code step
   party: null, // GET /api/party/hearing
+  discipline: null, // GET /api/hearings/{id}/discipline
+  device: null, // the device-check result of this visit, {verdict, message}
   error: null, // {status, message, title}
 };
 
 let countdownTimer = null;
 let lastRefresh = 0;
+let deviceStep = null; // { stop } of the running device check
 
 // ------------------------------------------------------------------ chrome
 
@@ -39,10 +46,12 @@ function renderChrome() {
   if (actions) replace(actions, langButton());
 }
 
+const STEPS = ['party.step1', 'party.step2', 'party.step3', 'party.step4', 'party.step5'];
+
 function stepper(n) {
-  const names = ['party.step1', 'party.step2', 'party.step3'];
-  return h('div', { class: 'stepper' },
-    h('p', { class: 'stepper-text' }, t('party.step', { n })),
+  const names = STEPS;
+  return h('div', { class: 'stepper', dataset: { step: String(n) } },
+    h('p', { class: 'stepper-text' }, t('party.step', { n, total: names.length }), h('span', { class: 'stepper-current' }, ' · ' + t(names[n - 1]))),
     h('ol', { class: 'stepper-list' }, names.map((k, i) => h('li', {
       class: i + 1 < n ? 'done' : (i + 1 === n ? 'current' : ''),
       'aria-current': i + 1 === n ? 'step' : null,
@@ -66,9 +75,9 @@ function commissionName(c) {
   return c.name || null;
 }
 
-function recordingNotice() {
+function recordingNotice(compact) {
   const en = t('party.recording_notice_en');
-  return h('div', { class: 'notice notice-recording', role: 'note' },
+  return h('div', { class: 'notice notice-recording' + (compact ? ' notice-compact' : ''), role: 'note' },
     h('span', { class: 'notice-icon', 'aria-hidden': 'true' }, '●'),
     h('div', null,
       h('strong', { lang: 'zh-CN' }, t('party.recording_notice')),
@@ -150,6 +159,7 @@ function renderIdentity() {
       hearingAt !== undefined && hearingAt !== null ? [t('party.hearing_time'), fmtLong(hearingAt) + paren(t('common.bj_time'))] : null,
     ]),
     form,
+    recordingNotice(true),
     h('p', { class: 'muted small' }, t('party.privacy'))));
   focusFirst(state.name ? 'input[name=id_last6]' : 'input[name=name]');
 }
@@ -184,7 +194,7 @@ function renderCode() {
       codeInput.focus();
       throw err;
     }
-    await loadWaiting();
+    await loadParty();
   }, box);
 
   resendBtn.addEventListener('click', async () => {
@@ -214,7 +224,8 @@ function renderCode() {
     note,
     form,
     resendBtn,
-    h('div', { class: 'center' }, back)));
+    h('div', { class: 'center' }, back),
+    recordingNotice(true)));
 
   function tick() {
     clearInterval(countdownTimer);
@@ -254,7 +265,7 @@ function renderWaiting() {
     try { await refreshWaiting(true); } finally { if (refresh.isConnected) refresh.disabled = false; }
   });
   replace(app, h('section', { class: 'card party-card waiting', 'aria-labelledby': 'step-title' },
-    stepper(3),
+    stepper(5),
     h('div', { class: 'waiting-head' },
       h('div', { class: 'waiting-pulse', 'aria-hidden': 'true' }),
       h('div', null,
@@ -274,6 +285,104 @@ function renderWaiting() {
     h('p', { class: 'muted small' }, t('party.contact'))));
 }
 
+/** Case numbers, the party's name and role: shown on the device and discipline steps. */
+function caseSummary() {
+  const p = state.party || {};
+  const me = p.me || {};
+  const hearing = p.hearing || null;
+  const nums = (p.case_numbers && p.case_numbers.length) ? p.case_numbers : (hearing && hearing.case_numbers);
+  return infoList([
+    [t('party.case_numbers'), caseNumbers(nums)],
+    hearing && hearing.scheduled_at !== undefined && hearing.scheduled_at !== null
+      ? [t('party.hearing_time'), fmtLong(hearing.scheduled_at) + paren(t('common.bj_time'))] : null,
+    [t('party.you'), (me.name || '—') + paren(label('role', me.role))],
+  ]);
+}
+
+function hearingIdOf(p) {
+  const hearing = p && p.hearing;
+  if (hearing && hearing.id !== undefined && hearing.id !== null) return hearing.id;
+  if (p && p.hearing_id !== undefined && p.hearing_id !== null) return p.hearing_id;
+  return null;
+}
+
+/** device_check / discipline_ack_at / removed: top level, or inside `hearing`. */
+function partyField(p, name) {
+  if (!p) return undefined;
+  if (p[name] !== undefined) return p[name];
+  if (p.hearing && p.hearing[name] !== undefined) return p.hearing[name];
+  return undefined;
+}
+
+function renderDevice() {
+  const body = h('div', { class: 'device-check' });
+  replace(app, h('section', { class: 'card party-card step-device', 'aria-labelledby': 'step-title', dataset: { step: 'device' } },
+    stepper(3),
+    h('h1', { id: 'step-title' }, t('party.step3')),
+    h('p', { class: 'lead' }, t('check.intro')),
+    recordingNotice(true),
+    body,
+    caseSummary(),
+    h('p', { class: 'muted small' }, t('party.contact'))));
+  if (deviceStep) deviceStep.stop();
+  deviceStep = renderDeviceCheck(body, {
+    hearingId: hearingIdOf(state.party),
+    onDone: (r) => {
+      state.device = r;
+      try { sessionStorage.setItem('yt_device_verdict', r.verdict || ''); } catch (_) { /* ignore */ }
+      deviceStep = null;
+      route();
+    },
+  });
+}
+
+function renderDiscipline() {
+  const d = state.discipline || {};
+  const box = messageBox();
+  const check = h('input', { type: 'checkbox', name: 'ack', class: 'ack-check' });
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block ack-submit', disabled: true }, t('discipline.submit'));
+  check.addEventListener('change', () => { submit.disabled = !check.checked; });
+  const form = h('form', { class: 'form party-form discipline-form' },
+    h('label', { class: 'check ack-label' }, check, h('span', null, t('discipline.ack'))),
+    box,
+    submit);
+  bindForm(form, async () => {
+    if (!check.checked) throw userError(t('discipline.ack_required'), 'ack');
+    await api('POST', '/api/hearings/' + encodeURIComponent(hearingIdOf(state.party)) + '/discipline', {});
+    state.party = { ...state.party, discipline_ack_at: Date.now() };
+    route();
+  }, box);
+  const text = String(d.text || '').split(/\n+/).map((x) => x.trim()).filter(Boolean);
+  replace(app, h('section', { class: 'card party-card step-discipline', 'aria-labelledby': 'step-title', dataset: { step: 'discipline' } },
+    stepper(4),
+    h('h1', { id: 'step-title' }, t('discipline.title')),
+    h('div', { class: 'notice notice-recording', role: 'note' },
+      h('span', { class: 'notice-icon', 'aria-hidden': 'true' }, '●'),
+      h('div', null, h('strong', { lang: 'zh-CN' }, d.recording_notice || t('party.recording_notice')))),
+    h('div', { class: 'discipline-text', tabindex: '0', 'aria-label': t('discipline.title') },
+      text.length ? text.map((line) => h('p', null, line)) : h('p', { class: 'muted' }, t('common.loading'))),
+    form,
+    h('p', { class: 'muted small' }, t('party.contact'))));
+}
+
+function renderEntering() {
+  replace(app, h('section', { class: 'card party-card step-entering', 'aria-labelledby': 'step-title', dataset: { step: 'entering' } },
+    stepper(5),
+    h('div', { class: 'waiting-head' },
+      h('div', { class: 'waiting-pulse', 'aria-hidden': 'true' }),
+      h('h1', { id: 'step-title' }, t('party.entering'))),
+    recordingNotice(true)));
+}
+
+function renderRemoved() {
+  replace(app, h('section', { class: 'card party-card party-error', 'aria-labelledby': 'err-title', dataset: { step: 'removed' } },
+    h('div', { class: 'error-icon', 'aria-hidden': 'true' }, '!'),
+    h('h1', { id: 'err-title' }, t('room.removed_title')),
+    h('p', { class: 'lead' }, t('room.removed_msg')),
+    recordingNotice(true),
+    h('p', { class: 'muted' }, t('party.contact'))));
+}
+
 // ------------------------------------------------------------------ flow
 
 function apiPath(suffix) {
@@ -285,13 +394,18 @@ function render() {
   switch (state.step) {
     case 'identity': renderIdentity(); break;
     case 'code': renderCode(); break;
+    case 'device': renderDevice(); break;
+    case 'discipline': renderDiscipline(); break;
+    case 'entering': renderEntering(); break;
     case 'waiting': renderWaiting(); break;
+    case 'removed': renderRemoved(); break;
     case 'error': renderError(); break;
     default: renderLoading();
   }
 }
 
 function go(step) {
+  if (state.step === 'device' && step !== 'device' && deviceStep) { deviceStep.stop(); deviceStep = null; }
   state.step = step;
   if (step !== 'code') clearInterval(countdownTimer);
   render();
@@ -304,13 +418,37 @@ function fail(err) {
   go('error');
 }
 
-async function loadWaiting() {
+/** The first step not done yet, from GET /api/party/hearing. */
+async function route() {
+  const p = state.party || {};
+  const hid = hearingIdOf(p);
+  if (hid === null) { go('waiting'); return; } // no hearing scheduled yet
+  rememberPartyLink(state.token, hid, p.me && p.me.role);
+  if (partyField(p, 'removed')) { go('removed'); return; }
+  const dc = state.device || partyField(p, 'device_check');
+  if (!dc || !dc.verdict || dc.verdict === 'cannot_join') { go('device'); return; }
+  if (!partyField(p, 'discipline_ack_at')) {
+    if (!state.discipline) {
+      try {
+        state.discipline = await api('GET', '/api/hearings/' + encodeURIComponent(hid) + '/discipline');
+      } catch (err) { fail(err); return; }
+    }
+    go('discipline');
+    return;
+  }
+  try { if (dc.verdict) sessionStorage.setItem('yt_device_verdict', dc.verdict); } catch (_) { /* ignore */ }
+  go('entering');
+  location.assign('/room/' + encodeURIComponent(hid));
+}
+
+async function loadParty() {
   state.party = await api('GET', '/api/party/hearing');
   state.name = '';
   state.idLast6 = '';
   state.code = '';
+  state.device = null;
   lastRefresh = Date.now();
-  go('waiting');
+  await route();
 }
 
 /**
@@ -325,6 +463,7 @@ async function refreshWaiting(force) {
   try {
     const p = await api('GET', '/api/party/hearing');
     if (state.step !== 'waiting') return;
+    if (hearingIdOf(p) !== null) { state.party = p; await route(); return; }
     if (force || JSON.stringify(p) !== JSON.stringify(state.party)) {
       state.party = p;
       renderWaiting();
@@ -352,11 +491,11 @@ async function boot() {
   state.step = 'loading';
   render();
 
-  // Already verified in this browser? Go straight to the waiting room.
+  // Already verified in this browser? Resume at the first step not done.
   try {
     state.party = await api('GET', '/api/party/hearing');
     lastRefresh = Date.now();
-    go('waiting');
+    await route();
     return;
   } catch (err) {
     if (err instanceof ApiError && err.status === 0) { fail(err); return; }
@@ -372,7 +511,7 @@ async function boot() {
   go('identity');
 }
 
-onLangChange(() => render());
+onLangChange(() => { if (state.step !== 'device') render(); else renderChrome(); });
 document.addEventListener('visibilitychange', () => {
   if (!document.hidden) refreshWaiting(false);
 });

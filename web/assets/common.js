@@ -288,3 +288,32 @@ export async function copyText(text, inputEl) {
     return false;
   }
 }
+
+// ---------------------------------------------------------------- party link memory
+
+const PARTY_LINK_KEY = 'yt_party_link';
+
+/**
+ * The party page remembers its invitation link, hearing and role so the room can send a
+ * party back to it (re-verification, a device check to redo) and knows an observer.
+ */
+export function rememberPartyLink(token, hearingId, role) {
+  const v = JSON.stringify({ token, hearing_id: hearingId, role: role || null });
+  for (const store of [window.sessionStorage, window.localStorage]) {
+    try { store.setItem(PARTY_LINK_KEY, v); } catch (_) { /* storage may be disabled */ }
+  }
+}
+
+/** {token, hearing_id, role} remembered by the party page, or null. */
+export function partyLink() {
+  for (const store of [window.sessionStorage, window.localStorage]) {
+    try {
+      const v = store.getItem(PARTY_LINK_KEY);
+      if (v) {
+        const o = JSON.parse(v);
+        if (o && o.token) return o;
+      }
+    } catch (_) { /* ignore */ }
+  }
+  return null;
+}

@@ -10,9 +10,14 @@
 //
 // For tests and support, window.__yt exposes the state, our participant id, the codec
 // requested (?codec=h264) and the codecs actually sent/received.
+//
+// Hearing procedure (issue 4): parties join into the waiting room (候审室) and get media
+// only after `admitted`/`joined`; everyone sees the phase banner, pause/lock/caucus state
+// and the exhibit on show; staff get the chair console (chair.js) from `roster`.
 
-import { t, label, onLangChange, pickMessage, joinList } from './i18n.js';
-import { h, replace, api, ApiError, errorText, langButton } from './common.js';
+import { t, label, onLangChange, pickMessage, joinList, fmtDateTime } from './i18n.js';
+import { h, replace, api, ApiError, errorText, langButton, partyLink } from './common.js';
+import { createChairConsole, phaseLabel, STAFF_ROLES } from './chair.js';
 
 const app = document.getElementById('app');
 const params = new URLSearchParams(location.search);
@@ -23,11 +28,15 @@ const STATS_EVERY_MS = 2000;
 const PING_EVERY_MS = 15000;
 const PONG_TIMEOUT_MS = 40000;
 const LEAVE_CONFIRM_MS = 4000;
+const SPEAK_EVERY_MS = 150;
+const SPEAK_HOLD_MS = 700;
+// Pages that end the visit: no reconnect from these.
+const TERMINAL = ['left', 'denied', 'notfound', 'taken', 'unsupported', 'refused', 'removed', 'ended', 'reverify', 'locked', 'check_required'];
 
 const S = {
   hearingId: null,
   hearing: null, // GET /api/hearings/{id}, when readable
-  phase: 'connecting', // connecting | joined | reconnecting | left | denied | notfound | taken | unsupported
+  phase: 'connecting', // connecting | waiting | joined | reconnecting | left | denied | notfound | taken | unsupported | refused | removed | ended | reverify | locked | check_required
   participantId: null,
   participants: new Map(), // participant id → { info, tile }
   joinSeq: 0,
@@ -51,6 +60,21 @@ const S = {
   soundBlocked: false,
   sendCodec: null,
   recvCodecs: {},
+  // hearing procedure
+  hs: null, // last hearing_state
+  waiting: null, // 'admission' | 'witness' while in the waiting room
+  screenReason: '', // reason given with denied / removed
+  roster: [], // seat_view[] (staff only)
+  help: [], // help_message[] (chair and clerk)
+  qualityBy: new Map(), // participant id → good | fair | poor
+  hand: false,
+  held: { audio: false, video: false }, // chair_mute holds on our own seat
+  mediaOpened: false,
+  speaking: new Set(),
+  lastSpoke: new Map(),
+  sheetOpen: false,
+  // The chair console starts open where it has its own column, closed (a drawer) elsewhere.
+  chairHidden: !(window.matchMedia && window.matchMedia('(min-width: 1100px)').matches),
 };
 
 const ui = {}; // persistent room elements
@@ -58,6 +82,9 @@ let pingTimer = null;
 let statsTimer = null;
 let reconnectTimer = null;
 let toastTimer = null;
+let speakTimer = null;
+let audioCtx = null;
+let chair = null; // the chair console, for staff
 
 // ------------------------------------------------------------------ test / support hook
 
@@ -78,6 +105,25 @@ function expose() {
   hook.quality = S.quality;
   hook.remote = [...S.participants.keys()];
   hook.codecUnavailable = S.notices.includes('room.codec_unavailable');
+  const hs = S.hs || {};
+  hook.phase = hs.phase || null;
+  hook.phaseLabel = hs.phase ? (hs.phase_label || phaseLabel(hs.phase)) : null;
+  hook.caseNumbers = hs.case_numbers || null;
+  hook.paused = !!hs.paused;
+  hook.locked = !!hs.locked;
+  hook.ended = !!hs.ended;
+  hook.caucus = hs.caucus || null;
+  hook.exhibit = hs.exhibit || null;
+  hook.myRole = myRole();
+  hook.mySeat = hs.my_seat || null;
+  hook.waiting = S.waiting;
+  hook.roster = S.roster;
+  hook.help = S.help;
+  hook.hand = S.hand;
+  hook.held = { ...S.held };
+  hook.visible = [...S.participants.entries()].filter(([, p]) => !p.tile.hidden).map(([pid]) => pid);
+  hook.speaking = [...S.speaking];
+  hook.screenReason = S.screenReason;
 }
 
 // ------------------------------------------------------------------ icons (static SVG)
@@ -88,6 +134,9 @@ const ICONS = {
   cam: ['M23 7l-7 5 7 5V7z', 'M3 5h11a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H3a2 2 0 0 1-2-2V7a2 2 0 0 1 2-2z'],
   camOff: ['M16 16v1a2 2 0 0 1-2 2H3a2 2 0 0 1-2-2V7a2 2 0 0 1 2-2h2m5.66 0H14a2 2 0 0 1 2 2v3.34l1 1L23 7v10', 'M1 1l22 22'],
   leave: ['M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4', 'M16 17l5-5-5-5', 'M21 12H9'],
+  hand: ['M18 11V6a2 2 0 0 0-4 0v5', 'M14 10V4a2 2 0 0 0-4 0v6', 'M10 10.5V6a2 2 0 0 0-4 0v8', 'M18 8a2 2 0 1 1 4 0v6a8 8 0 0 1-8 8h-2c-2.8 0-4.5-.86-5.99-2.34l-3.6-3.6a2 2 0 0 1 2.83-2.82L7 15'],
+  more: ['M12 13a1 1 0 1 0 0-2 1 1 0 0 0 0 2z', 'M19 13a1 1 0 1 0 0-2 1 1 0 0 0 0 2z', 'M5 13a1 1 0 1 0 0-2 1 1 0 0 0 0 2z'],
+  gavel: ['M14 13l-7.5 7.5a2.12 2.12 0 0 1-3-3L11 10', 'M16 16l6-6', 'M8 8l6-6', 'M9 7l8 8', 'M21 11l-8-8'],
 };
 
 function icon(name, cls) {
@@ -114,6 +163,37 @@ function roleRank(role) {
 
 function tileLabel(info) {
   return label('role', info.role) + ' · ' + (info.name || '—');
+}
+
+function myRole() {
+  if (S.hs && S.hs.my_role) return S.hs.my_role;
+  const link = partyLink();
+  if (link && String(link.hearing_id) === String(S.hearingId) && link.role) return link.role;
+  return null;
+}
+
+function isStaff() {
+  return STAFF_ROLES.includes(myRole());
+}
+
+function isParty() {
+  const r = myRole();
+  return !!r && !STAFF_ROLES.includes(r);
+}
+
+/** The invitation link of this browser's party, if the party page remembered it. */
+function partyUrl() {
+  const link = partyLink();
+  return link && link.token ? '/j/' + encodeURIComponent(link.token) : null;
+}
+
+function control(command) {
+  return send({ type: 'control', command });
+}
+
+function clock(ms) {
+  if (ms === null || ms === undefined) return '';
+  return fmtDateTime(ms).slice(11);
 }
 
 function initial(name) {
@@ -146,17 +226,23 @@ function renderChrome() {
 }
 
 /** A full-page message (denied, left, taken over…), with an optional action. */
-function renderScreen(kind, title, message, action) {
+function renderScreen(kind, title, message, action, extra) {
   stopTimers();
   document.body.classList.remove('in-room');
+  const ok = kind === 'left' || kind === 'ended';
   replace(app, h('section', { class: 'card party-card room-screen room-screen-' + kind, 'aria-labelledby': 'screen-title', dataset: { screen: kind } },
-    h('div', { class: 'error-icon' + (kind === 'left' ? ' ok-icon' : ''), 'aria-hidden': 'true' }, kind === 'left' ? '✓' : '!'),
+    h('div', { class: 'error-icon' + (ok ? ' ok-icon' : ''), 'aria-hidden': 'true' }, ok ? '✓' : '!'),
     h('h1', { id: 'screen-title' }, title),
     h('p', { class: 'lead' }, message),
-    kind === 'left' || kind === 'taken' ? recordingLine() : null,
+    extra || null,
+    recordingLine(),
     action || null,
     h('p', { class: 'muted small' }, t('party.contact'))));
   expose();
+}
+
+function reasonLine() {
+  return S.screenReason ? h('p', { class: 'screen-reason' }, t('room.reason', { reason: S.screenReason })) : null;
 }
 
 function screenFor(phase) {
@@ -174,9 +260,61 @@ function screenFor(phase) {
     case 'taken':
       return renderScreen('taken', t('room.taken_title'), t('room.taken_msg'),
         h('button', { type: 'button', class: 'btn btn-primary btn-block', onclick: () => location.reload() }, t('room.take_back')));
+    case 'refused':
+      return renderScreen('refused', t('room.refused_title'), t('room.refused_msg'), null, reasonLine());
+    case 'removed':
+      return renderScreen('removed', t('room.removed_title'), t('room.removed_msg'), null, reasonLine());
+    case 'ended':
+      return renderScreen('ended', t('room.ended_title'), t('room.ended_msg'), null,
+        h('p', { class: 'phase-final', dataset: { phase: 'closed' } }, t('room.phase_now', { phase: phaseLabel('closed') })));
+    case 'locked':
+      return renderScreen('locked', t('room.locked_title'), t('room.locked_msg'),
+        h('button', { type: 'button', class: 'btn btn-primary btn-block', onclick: () => location.reload() }, t('common.retry')));
+    case 'reverify':
+    case 'check_required': {
+      const url = partyUrl();
+      const msgKey = phase === 'reverify' ? 'room.reverify_msg' : 'room.check_required_msg';
+      return renderScreen(phase, t(phase === 'reverify' ? 'room.reverify_title' : 'room.check_required_title'),
+        t(msgKey) + (url ? '' : ' ' + t('room.use_sms_link')),
+        url ? h('a', { class: 'btn btn-primary btn-block', href: url }, t('room.to_link')) : null);
+    }
     default:
       return null;
   }
+}
+
+/** 候审室: shown until `admitted` (or `call_witness` for a witness). */
+function renderWaitingRoom() {
+  stopStatsOnly();
+  document.body.classList.remove('in-room');
+  const witness = S.waiting === 'witness';
+  const hs = S.hs || {};
+  const nums = hs.case_numbers || (S.hearing && S.hearing.case_numbers) || [];
+  ui.waitingPhase = h('p', { class: 'waiting-phase' });
+  ui.waitingHelp = helpForm();
+  replace(app, h('section', { class: 'card party-card waiting room-waiting', 'aria-labelledby': 'screen-title', dataset: { screen: 'waiting', reason: S.waiting || 'admission' } },
+    h('div', { class: 'waiting-head' },
+      h('div', { class: 'waiting-pulse', 'aria-hidden': 'true' }),
+      h('div', null,
+        h('h1', { id: 'screen-title' }, t('room.waiting_title')),
+        h('p', { class: 'muted' }, nums.length ? joinList(nums) : ''))),
+    h('p', { class: 'lead calm', role: 'status' }, t(witness ? 'room.waiting_witness' : 'room.waiting_admission')),
+    h('div', { class: 'notice notice-recording', role: 'note' },
+      h('span', { class: 'notice-icon', 'aria-hidden': 'true' }, '●'),
+      h('div', null, h('strong', { lang: 'zh-CN' }, hs.recording_notice || t('party.recording_notice')))),
+    ui.waitingPhase,
+    h('p', { class: 'muted small' }, t('room.waiting_keep_open')),
+    isParty() ? h('details', { class: 'waiting-help' }, h('summary', null, t('room.help_title')), ui.waitingHelp) : null,
+    h('p', { class: 'muted small' }, t('party.contact'))));
+  updateWaitingRoom();
+  expose();
+}
+
+function updateWaitingRoom() {
+  if (!ui.waitingPhase || !ui.waitingPhase.isConnected) return;
+  const hs = S.hs || {};
+  ui.waitingPhase.textContent = hs.phase ? t('room.phase_now', { phase: hs.phase_label || phaseLabel(hs.phase) }) + (hs.paused ? ' · ' + t('room.paused') : '') : '';
+  ui.waitingPhase.hidden = !hs.phase;
 }
 
 function recordingLine() {
@@ -185,7 +323,7 @@ function recordingLine() {
     h('span', { lang: 'zh-CN' }, t('party.recording_notice')));
 }
 
-/** The room itself: built once, then updated in place. */
+/** The room itself: built once, then updated in place (rebuilt after the waiting room). */
 function renderRoom() {
   document.body.classList.add('in-room');
   ui.caseLine = h('p', { class: 'room-case' });
@@ -194,49 +332,289 @@ function renderRoom() {
     h('span', { class: 'quality-text' }));
   ui.status = h('div', { class: 'room-status', role: 'status', 'aria-live': 'polite' });
   ui.notice = h('div', { class: 'room-notices' });
+  ui.phaseBar = h('div', { class: 'phase-bar', role: 'status', 'aria-live': 'polite', hidden: true });
+  ui.pauseBar = h('div', { class: 'pause-bar', role: 'alert', hidden: true });
+  ui.caucusBar = h('div', { class: 'caucus-bar', role: 'status', hidden: true });
+  ui.exhibit = h('div', { class: 'exhibit-view', hidden: true });
   ui.empty = h('p', { class: 'tiles-empty' });
   ui.tiles = h('div', { class: 'tiles', id: 'tiles', dataset: { count: '0' } }, ui.empty);
   ui.localVideo = h('video', { class: 'local-video', playsinline: true, autoplay: true, muted: true });
   ui.localVideo.muted = true;
+  if (S.localStream && S.localStream.getVideoTracks().length) {
+    ui.localVideo.srcObject = new MediaStream(S.localStream.getVideoTracks());
+    ui.localVideo.play().catch(() => {});
+  }
   ui.localLabel = h('span', { class: 'local-label' });
   ui.local = h('div', { class: 'local-preview', hidden: true }, ui.localVideo, ui.localLabel);
   ui.micBtn = h('button', { type: 'button', class: 'ctl ctl-mic', onclick: toggleMic });
   ui.camBtn = h('button', { type: 'button', class: 'ctl ctl-cam', onclick: toggleCam });
+  ui.handBtn = h('button', { type: 'button', class: 'ctl ctl-hand', onclick: toggleHand });
+  ui.moreBtn = h('button', { type: 'button', class: 'ctl ctl-more', 'aria-expanded': 'false', 'aria-controls': 'room-sheet', onclick: toggleSheet });
+  ui.chairBtn = h('button', { type: 'button', class: 'ctl ctl-chair', 'aria-controls': 'chair-console', onclick: toggleChair, hidden: true });
   ui.leaveBtn = h('button', { type: 'button', class: 'ctl ctl-leave', onclick: onLeaveTap });
   ui.toast = h('div', { class: 'room-toast', role: 'status', 'aria-live': 'polite', hidden: true });
   ui.controls = h('nav', { class: 'controls', 'aria-label': t('room.title') },
-    h('div', { class: 'controls-inner' }, ui.local, ui.micBtn, ui.camBtn, ui.leaveBtn));
+    h('div', { class: 'controls-inner' }, ui.local, ui.micBtn, ui.camBtn, ui.handBtn, ui.moreBtn, ui.chairBtn, ui.leaveBtn));
+  ui.sheet = h('div', { class: 'room-sheet', id: 'room-sheet', hidden: true, role: 'dialog', 'aria-labelledby': 'sheet-title' });
+  if (!chair) {
+    chair = createChairConsole({
+      hearingId: S.hearingId,
+      control,
+      toast,
+      state: () => ({ hs: S.hs, roster: S.roster, help: S.help, myRole: myRole(), mySeat: S.hs && S.hs.my_seat, qualityBy: S.qualityBy }),
+    });
+  }
+  ui.chair = chair.el;
+  ui.stage = h('div', { class: 'room-stage' }, ui.exhibit, ui.tiles);
+  ui.layout = h('div', { class: 'room-layout' }, ui.stage, ui.chair);
 
   replace(app, h('section', { class: 'room', 'aria-labelledby': 'room-title' },
     h('div', { class: 'room-head' },
       h('h1', { id: 'room-title', class: 'room-title' }, ui.caseLine),
       h('div', { class: 'room-sub' }, recordingLine(), ui.quality)),
+    ui.phaseBar,
+    ui.pauseBar,
+    ui.caucusBar,
     ui.status,
     ui.notice,
-    ui.tiles,
+    ui.layout,
     ui.toast,
+    ui.sheet,
     ui.controls));
+  // Tiles of a room built before (waiting room → room): put them back in order.
+  const ps = [...S.participants.values()].sort((x, y) => roleRank(x.info.role) - roleRank(y.info.role) || x.seq - y.seq);
+  for (const p of ps) ui.tiles.insertBefore(p.tile, ui.empty);
   relabel();
 }
 
 function relabel() {
   renderChrome();
+  if (S.phase === 'waiting') {
+    renderWaitingRoom();
+    return;
+  }
   if (!ui.tiles || !ui.tiles.isConnected) {
     screenFor(S.phase);
     return;
   }
-  const nums = S.hearing && Array.isArray(S.hearing.case_numbers) ? S.hearing.case_numbers : [];
-  ui.caseLine.textContent = nums.length ? joinList(nums) : t('room.hearing') + ' ' + S.hearingId;
+  const nums = (S.hs && Array.isArray(S.hs.case_numbers) && S.hs.case_numbers.length) ? S.hs.case_numbers
+    : (S.hearing && Array.isArray(S.hearing.case_numbers) ? S.hearing.case_numbers : []);
+  if (nums.length) {
+    // Each case number stays on one line; the list wraps between them.
+    replace(ui.caseLine, nums.map((n, i) => [i ? h('span', { class: 'case-sep' }, joinList(['', ''])) : null, h('span', { class: 'nowrap' }, String(n))]));
+  } else {
+    ui.caseLine.textContent = t('room.hearing') + ' ' + S.hearingId;
+  }
+  ui.caseLine.dataset.count = String(nums.length);
   const rec = app.querySelector('.room-head .rec-notice span[lang]');
-  if (rec) rec.textContent = t('party.recording_notice');
+  if (rec) rec.textContent = (S.hs && S.hs.recording_notice) || t('party.recording_notice');
   ui.localLabel.textContent = t('room.you');
   ui.controls.setAttribute('aria-label', t('room.title'));
   updateControls();
   updateQuality();
   updateStatus();
   updateNotices();
+  updateHearing();
   for (const p of S.participants.values()) updateTile(p);
   updateTileCount();
+  if (S.sheetOpen) renderSheet();
+}
+
+// ------------------------------------------------------------------ hearing state (phase, pause, caucus, exhibit)
+
+function inCaucus(pid) {
+  const c = S.hs && S.hs.caucus;
+  return !!(c && Array.isArray(c.participant_ids) && c.participant_ids.map(String).includes(String(pid)));
+}
+
+/** Should this participant's tile be hidden from me (背对背调解)? */
+function hiddenByCaucus(pid) {
+  const c = S.hs && S.hs.caucus;
+  if (!c) return false;
+  const meIn = S.participantId !== null && inCaucus(S.participantId);
+  return meIn ? !inCaucus(pid) : inCaucus(pid);
+}
+
+function applyVisibility() {
+  for (const [pid, p] of S.participants) {
+    const hide = hiddenByCaucus(pid);
+    p.tile.hidden = hide;
+    p.tile.audio.muted = hide;
+  }
+  updateTileCount();
+  expose();
+}
+
+function updateHearing() {
+  if (!ui.phaseBar || !ui.phaseBar.isConnected) { updateWaitingRoom(); return; }
+  const hs = S.hs;
+  const stage = app.querySelector('.room');
+  if (!hs) {
+    ui.phaseBar.hidden = true;
+    ui.pauseBar.hidden = true;
+    ui.caucusBar.hidden = true;
+    ui.exhibit.hidden = true;
+  } else {
+    const lab = hs.phase_label || phaseLabel(hs.phase);
+    replace(ui.phaseBar,
+      h('span', { class: 'phase-k' }, t('room.phase')),
+      h('strong', { class: 'phase-label', dataset: { phase: hs.phase || '' } }, lab),
+      hs.phase_since ? h('span', { class: 'phase-since' }, t('room.since', { time: clock(hs.phase_since) })) : null,
+      hs.locked ? h('span', { class: 'chip chip-lock', title: t('room.locked_hint') }, '🔒 ' + t('room.locked')) : null);
+    ui.phaseBar.hidden = !hs.phase;
+    ui.phaseBar.dataset.phase = hs.phase || '';
+    replace(ui.pauseBar, h('strong', null, t('room.paused')), hs.pause_reason ? h('span', null, t('room.reason', { reason: hs.pause_reason })) : null);
+    ui.pauseBar.hidden = !hs.paused;
+    const c = hs.caucus;
+    const meIn = c && S.participantId !== null && inCaucus(S.participantId);
+    replace(ui.caucusBar, c ? h('span', null, meIn ? t('room.caucus_in', { side: label('side', c.side) }) : t('room.caucus_on')) : null,
+      c && c.recorded === false ? h('span', { class: 'muted-light' }, t('room.caucus_not_recorded')) : null);
+    ui.caucusBar.hidden = !c;
+    ui.caucusBar.dataset.in = meIn ? '1' : '0';
+    renderExhibit(hs.exhibit);
+    if (stage) {
+      stage.dataset.paused = hs.paused ? '1' : '0';
+      stage.dataset.caucus = c ? (meIn ? 'in' : 'out') : '';
+    }
+  }
+  // The chair console is for staff.
+  const staff = isStaff();
+  ui.chairBtn.hidden = !staff;
+  ui.chair.hidden = !staff || S.chairHidden === true;
+  ui.layout.classList.toggle('with-chair', staff && !ui.chair.hidden);
+  document.body.classList.toggle('chair-open', staff && !ui.chair.hidden);
+  measureBars();
+  ui.handBtn.hidden = staff || myRole() === 'observer';
+  if (staff && chair) chair.render();
+  applyVisibility();
+}
+
+function renderExhibit(x) {
+  if (!ui.exhibit) return;
+  if (!x) {
+    ui.exhibit.hidden = true;
+    replace(ui.exhibit);
+    delete ui.exhibit.dataset.exhibitId;
+    return;
+  }
+  if (ui.exhibit.dataset.exhibitId === String(x.id) && !ui.exhibit.hidden) return;
+  const url = x.url || '/api/exhibits/' + encodeURIComponent(x.id);
+  const pdf = x.mime === 'application/pdf';
+  replace(ui.exhibit,
+    h('div', { class: 'exhibit-head' },
+      h('span', { class: 'exhibit-k' }, t('room.exhibit')),
+      h('strong', { class: 'exhibit-name' }, x.name || ('#' + x.id))),
+    pdf
+      ? h('a', { class: 'btn btn-primary exhibit-link', href: url, target: '_blank', rel: 'noopener' }, t('room.exhibit_open_pdf'))
+      : h('a', { href: url, target: '_blank', rel: 'noopener', class: 'exhibit-img-link' }, h('img', { class: 'exhibit-img', src: url, alt: x.name || t('room.exhibit') })));
+  ui.exhibit.dataset.exhibitId = String(x.id);
+  ui.exhibit.hidden = false;
+}
+
+/** The fixed chair column sits between the top bar and the control bar. */
+function measureBars() {
+  const top = document.querySelector('.topbar');
+  const root = document.documentElement.style;
+  if (top) root.setProperty('--topbar-h', top.offsetHeight + 'px');
+  if (ui.controls && ui.controls.isConnected) root.setProperty('--controls-h', ui.controls.offsetHeight + 'px');
+}
+window.addEventListener('resize', () => measureBars());
+
+// ------------------------------------------------------------------ raise hand, help, exhibit upload (the “more” sheet)
+
+function toggleHand() {
+  S.hand = !S.hand;
+  send({ type: 'raise_hand', raised: S.hand });
+  updateControls();
+  toast(t(S.hand ? 'room.hand_up_toast' : 'room.hand_down_toast'));
+  expose();
+}
+
+function toggleChair() {
+  S.chairHidden = !ui.chair.hidden;
+  updateHearing();
+  if (!ui.chair.hidden) ui.chair.scrollIntoView({ block: 'start', behavior: 'smooth' });
+}
+
+function toggleSheet() {
+  S.sheetOpen = !S.sheetOpen;
+  if (S.sheetOpen) renderSheet();
+  ui.sheet.hidden = !S.sheetOpen;
+  ui.moreBtn.setAttribute('aria-expanded', S.sheetOpen ? 'true' : 'false');
+}
+
+function helpForm() {
+  const input = h('textarea', { name: 'help', rows: 3, maxlength: 500, 'aria-label': t('room.help_label'), placeholder: t('room.help_placeholder') });
+  const note = h('p', { class: 'sheet-note', role: 'status', hidden: true });
+  const form = h('form', { class: 'help-form' },
+    input,
+    h('button', { type: 'submit', class: 'btn btn-primary btn-block help-send' }, t('room.help_send')),
+    note);
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const text = input.value.trim();
+    note.hidden = false;
+    if (!text) { note.textContent = t('room.help_empty'); note.dataset.kind = 'error'; return; }
+    if (send({ type: 'help', text: text.slice(0, 500) })) {
+      input.value = '';
+      note.textContent = t('room.help_sent');
+      note.dataset.kind = 'ok';
+    } else {
+      note.textContent = t('room.not_connected');
+      note.dataset.kind = 'error';
+    }
+  });
+  return form;
+}
+
+function uploadForm() {
+  const file = h('input', { type: 'file', name: 'exhibit', accept: 'image/jpeg,image/png,application/pdf', class: 'exhibit-file' });
+  const note = h('p', { class: 'sheet-note', role: 'status', hidden: true });
+  const btn = h('button', { type: 'submit', class: 'btn btn-secondary btn-block exhibit-upload' }, t('room.exhibit_upload'));
+  const form = h('form', { class: 'upload-form' },
+    h('label', { class: 'field-label', for: 'exhibit-file' }, t('room.exhibit_pick')),
+    file, btn, note);
+  file.id = 'exhibit-file';
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const f = file.files && file.files[0];
+    note.hidden = false;
+    if (!f) { note.textContent = t('room.exhibit_none'); note.dataset.kind = 'error'; return; }
+    if (f.size > 10 * 1024 * 1024) { note.textContent = t('room.exhibit_too_big'); note.dataset.kind = 'error'; return; }
+    const mime = f.type || (/\.pdf$/i.test(f.name) ? 'application/pdf' : /\.png$/i.test(f.name) ? 'image/png' : 'image/jpeg');
+    btn.disabled = true;
+    note.textContent = t('room.exhibit_uploading');
+    note.dataset.kind = '';
+    try {
+      const res = await fetch('/api/hearings/' + encodeURIComponent(S.hearingId) + '/exhibits?name=' + encodeURIComponent(f.name), {
+        method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': mime, Accept: 'application/json' }, body: f,
+      });
+      let data = null;
+      try { data = await res.json(); } catch (_) { /* empty */ }
+      if (!res.ok) throw new ApiError(res.status, (data && data.error && data.error.code) || 'http_' + res.status, data && data.error && data.error.message);
+      note.textContent = t('room.exhibit_uploaded');
+      note.dataset.kind = 'ok';
+      file.value = '';
+      if (chair && isStaff()) chair.loadExhibits();
+    } catch (err) {
+      note.textContent = err instanceof ApiError ? errorText(err) : t('err.network');
+      note.dataset.kind = 'error';
+    } finally {
+      btn.disabled = false;
+    }
+  });
+  return form;
+}
+
+function renderSheet() {
+  if (!ui.sheet) return;
+  replace(ui.sheet,
+    h('div', { class: 'sheet-head' },
+      h('h2', { id: 'sheet-title' }, t('room.more')),
+      h('button', { type: 'button', class: 'btn btn-ghost btn-small sheet-close', onclick: toggleSheet }, t('room.close'))),
+    isParty() ? h('section', { class: 'sheet-section' }, h('h3', null, t('room.help_title')), h('p', { class: 'muted small' }, t('room.help_hint')), helpForm()) : null,
+    myRole() === 'observer' ? null : h('section', { class: 'sheet-section' }, h('h3', null, t('room.exhibit_title')), h('p', { class: 'muted small' }, t('room.exhibit_hint')), uploadForm()),
+    h('section', { class: 'sheet-section' }, h('h3', null, t('room.language')), langButton()));
 }
 
 // ------------------------------------------------------------------ status, notices, toast
@@ -283,15 +661,32 @@ function toast(text) {
 }
 
 function setPhase(phase) {
+  const was = S.phase;
   S.phase = phase;
   document.body.dataset.phase = phase;
-  if (['left', 'denied', 'notfound', 'taken', 'unsupported'].includes(phase)) {
+  if (TERMINAL.includes(phase)) {
+    stopSpeaking();
     screenFor(phase);
+  } else if (phase === 'waiting') {
+    renderWaitingRoom();
   } else {
+    if (was === 'waiting' || !ui.tiles || !ui.tiles.isConnected) renderRoom();
     updateStatus();
     updateTileCount();
   }
   expose();
+}
+
+/** End the visit on a final screen: no reconnect, media released. */
+function finish(phase) {
+  S.wsGen += 1;
+  const ws = S.ws;
+  S.ws = null;
+  stopPing();
+  closePc();
+  stopLocal();
+  setPhase(phase);
+  try { if (ws) ws.close(); } catch (_) { /* ignore */ }
 }
 
 // ------------------------------------------------------------------ controls
@@ -309,6 +704,21 @@ function updateControls() {
   };
   set(ui.micBtn, !!a, S.micOn, 'mic', 'micOff', 'room.mic', 'room.mic_on', 'room.mic_off');
   set(ui.camBtn, !!v, S.camOn, 'cam', 'camOff', 'room.cam', 'room.cam_on', 'room.cam_off');
+  // The chair's mute holds: the party cannot turn it back on.
+  for (const [btn, kind, key] of [[ui.micBtn, 'audio', 'room.held_audio'], [ui.camBtn, 'video', 'room.held_video']]) {
+    btn.dataset.held = S.held[kind] ? '1' : '0';
+    if (S.held[kind]) {
+      btn.disabled = true;
+      btn.setAttribute('aria-label', t(key));
+      btn.title = t(key);
+    }
+  }
+  replace(ui.handBtn, icon('hand'), h('span', { class: 'ctl-text' }, t(S.hand ? 'room.hand_lower' : 'room.hand_raise')));
+  ui.handBtn.setAttribute('aria-pressed', S.hand ? 'true' : 'false');
+  ui.handBtn.dataset.raised = S.hand ? '1' : '0';
+  replace(ui.moreBtn, icon('more'), h('span', { class: 'ctl-text' }, t('room.more')));
+  replace(ui.chairBtn, icon('gavel'), h('span', { class: 'ctl-text' }, t('room.console')));
+  ui.chairBtn.setAttribute('aria-expanded', ui.chair && !ui.chair.hidden ? 'true' : 'false');
   const confirming = ui.leaveBtn.dataset.confirm === '1';
   replace(ui.leaveBtn, icon('leave'), h('span', { class: 'ctl-text' }, t(confirming ? 'room.leave_confirm' : 'room.leave')));
   ui.leaveBtn.setAttribute('aria-label', t(confirming ? 'room.leave_confirm' : 'room.leave'));
@@ -319,6 +729,7 @@ function updateControls() {
 function toggleMic() {
   const a = S.localStream && S.localStream.getAudioTracks()[0];
   if (!a) return;
+  if (S.held.audio && !S.micOn) { toast(t('room.held_audio')); return; }
   S.micOn = !S.micOn;
   a.enabled = S.micOn;
   send({ type: 'mute', kind: 'audio', muted: !S.micOn });
@@ -328,6 +739,7 @@ function toggleMic() {
 function toggleCam() {
   const v = S.localStream && S.localStream.getVideoTracks()[0];
   if (!v) return;
+  if (S.held.video && !S.camOn) { toast(t('room.held_video')); return; }
   S.camOn = !S.camOn;
   v.enabled = S.camOn;
   send({ type: 'mute', kind: 'video', muted: !S.camOn });
@@ -360,6 +772,9 @@ function leave() {
 
 function stopLocal() {
   if (S.localStream) for (const tr of S.localStream.getTracks()) tr.stop();
+  S.localStream = null;
+  S.mediaOpened = false;
+  if (ui.localVideo) ui.localVideo.srcObject = null;
 }
 
 function enableSound() {
@@ -403,11 +818,14 @@ function updateTile(p) {
   tile.dataset.videoMuted = info.video_muted ? '1' : '0';
   tile.dataset.reconnecting = info.reconnecting ? '1' : '0';
   tile.classList.toggle('chair', info.role === 'presiding_arbitrator');
+  if (info.seat) tile.dataset.seat = info.seat;
+  tile.dataset.hand = info.hand_raised ? '1' : '0';
   const lab = tile.querySelector('.tile-label');
   lab.textContent = tileLabel(info);
   tile.setAttribute('aria-label', tileLabel(info));
   const icons = tile.querySelector('.tile-icons');
   replace(icons,
+    info.hand_raised ? h('span', { class: 'tile-icon tile-hand', title: t('room.hand_raised') }, '✋', h('span', { class: 'sr-only' }, t('room.hand_raised'))) : null,
     info.audio_muted ? h('span', { class: 'tile-icon', title: t(info.audio_by_chair ? 'room.muted_by_chair' : 'room.muted_audio') }, icon('micOff'), h('span', { class: 'sr-only' }, t('room.muted_audio'))) : null,
     info.video_muted ? h('span', { class: 'tile-icon', title: t('room.muted_video') }, icon('camOff'), h('span', { class: 'sr-only' }, t('room.muted_video'))) : null);
   const badge = tile.querySelector('.tile-badge');
@@ -433,6 +851,8 @@ function upsertParticipant(info) {
     Object.assign(p.info, info);
   }
   updateTile(p);
+  p.tile.hidden = hiddenByCaucus(info.participant_id);
+  p.tile.audio.muted = p.tile.hidden;
   updateTileCount();
   return p;
 }
@@ -444,6 +864,8 @@ function removeParticipant(pid) {
   for (const el of [p.tile.video, p.tile.audio]) {
     el.srcObject = null;
   }
+  if (p.analyserSrc) { try { p.analyserSrc.disconnect(); } catch (_) { /* ignore */ } }
+  S.speaking.delete(pid);
   p.tile.remove();
   for (const [track, owner] of S.trackOwner) if (owner === pid) S.trackOwner.delete(track);
   delete S.recvCodecs[pid];
@@ -453,15 +875,77 @@ function removeParticipant(pid) {
 
 function updateTileCount() {
   if (!ui.tiles) return;
-  const n = S.participants.size;
+  const n = [...S.participants.values()].filter((p) => !p.tile.hidden).length;
   ui.tiles.dataset.count = String(n);
   ui.empty.hidden = n > 0 || S.phase !== 'joined';
-  ui.empty.textContent = t('room.waiting_others');
+  ui.empty.textContent = S.hs && S.hs.caucus && S.participants.size ? t('room.caucus_on') : t('room.waiting_others');
 }
+
+// ------------------------------------------------------------------ who is speaking (WebAudio level of remote audio)
+
+function ensureAudioCtx() {
+  if (audioCtx) return audioCtx;
+  const Ctx = window.AudioContext || window.webkitAudioContext;
+  if (!Ctx) return null;
+  try { audioCtx = new Ctx(); } catch (_) { audioCtx = null; }
+  return audioCtx;
+}
+
+function watchSpeaking(p, track) {
+  const ctx = ensureAudioCtx();
+  if (!ctx) return;
+  try {
+    if (p.analyser) { try { p.analyserSrc.disconnect(); } catch (_) { /* ignore */ } }
+    p.analyserSrc = ctx.createMediaStreamSource(new MediaStream([track]));
+    p.analyser = ctx.createAnalyser();
+    p.analyser.fftSize = 512;
+    p.analyserSrc.connect(p.analyser);
+    p.analyserBuf = new Uint8Array(p.analyser.fftSize);
+  } catch (err) {
+    log('level meter:', err && err.message);
+  }
+  if (!speakTimer) speakTimer = setInterval(pollSpeaking, SPEAK_EVERY_MS);
+}
+
+function pollSpeaking() {
+  if (audioCtx && audioCtx.state === 'suspended') audioCtx.resume().catch(() => {});
+  const now = Date.now();
+  let changed = false;
+  for (const [pid, p] of S.participants) {
+    if (!p.analyser) continue;
+    p.analyser.getByteTimeDomainData(p.analyserBuf);
+    let sum = 0;
+    for (let i = 0; i < p.analyserBuf.length; i++) { const v = (p.analyserBuf[i] - 128) / 128; sum += v * v; }
+    const rms = Math.sqrt(sum / p.analyserBuf.length);
+    if (rms > 0.02 && !p.info.audio_muted && !p.tile.hidden) S.lastSpoke.set(pid, now);
+    const speaking = now - (S.lastSpoke.get(pid) || 0) < SPEAK_HOLD_MS;
+    if (speaking !== S.speaking.has(pid)) {
+      if (speaking) S.speaking.add(pid); else S.speaking.delete(pid);
+      p.tile.dataset.speaking = speaking ? '1' : '0';
+      changed = true;
+    }
+  }
+  if (changed) expose();
+}
+
+function stopSpeaking() {
+  clearInterval(speakTimer);
+  speakTimer = null;
+}
+
+// A user gesture lets the audio context (and blocked sound) start.
+document.addEventListener('pointerdown', () => {
+  if (audioCtx && audioCtx.state === 'suspended') audioCtx.resume().catch(() => {});
+}, { passive: true });
 
 // ------------------------------------------------------------------ media
 
-async function openMedia() {
+function audioOnlyAdvised() {
+  try { return sessionStorage.getItem('yt_device_verdict') === 'audio_only'; } catch (_) { return false; }
+}
+
+async function openMedia(audioOnly) {
+  S.mediaOpened = true;
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
     S.mediaMode = 'none';
     addNotice('room.no_media');
@@ -469,6 +953,7 @@ async function openMedia() {
   }
   const audio = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
   try {
+    if (audioOnly) throw Object.assign(new Error('audio only advised'), { name: 'AudioOnly' });
     S.localStream = await navigator.mediaDevices.getUserMedia({
       audio,
       video: { facingMode: 'user', width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 24, max: 30 } },
@@ -479,7 +964,7 @@ async function openMedia() {
     try {
       S.localStream = await navigator.mediaDevices.getUserMedia({ audio });
       S.mediaMode = 'audio';
-      addNotice('room.no_camera');
+      addNotice(audioOnly ? 'room.audio_only_advised' : 'room.no_camera');
     } catch (err2) {
       log('microphone refused:', err2 && err2.name);
       S.localStream = null;
@@ -550,7 +1035,7 @@ function connect() {
     if (gen !== S.wsGen) return;
     opened = true;
     S.lastPong = Date.now();
-    send({ type: 'join' });
+    send(audioOnlyAdvised() ? { type: 'join', audio_only: true } : { type: 'join' });
     startPing();
   };
   ws.onmessage = (ev) => {
@@ -572,7 +1057,7 @@ function socketGone(opened) {
   S.wsGen += 1; // ignore anything the old socket still delivers
   S.ws = null;
   stopPing();
-  if (['left', 'denied', 'notfound', 'taken', 'unsupported'].includes(S.phase)) return;
+  if (TERMINAL.includes(S.phase)) return;
   closePc();
   for (const p of S.participants.values()) {
     p.tile.video.srcObject = null;
@@ -580,7 +1065,11 @@ function socketGone(opened) {
     delete p.tile.dataset.live;
   }
   S.participantId = null;
-  setPhase(S.everJoined ? 'reconnecting' : 'connecting');
+  if (S.phase === 'waiting') {
+    updateWaitingRoom(); // stay in the waiting room while reconnecting
+  } else {
+    setPhase(S.everJoined ? 'reconnecting' : 'connecting');
+  }
   scheduleReconnect(opened);
 }
 
@@ -709,6 +1198,85 @@ async function onMessage(msg) {
     case 'quality': {
       const p = S.participants.get(msg.participant_id);
       if (p && msg.level) p.tile.dataset.quality = msg.level;
+      if (msg.level) {
+        S.qualityBy.set(msg.participant_id, msg.level);
+        if (chair && isStaff()) chair.quality(msg.participant_id, msg.level);
+      }
+      return;
+    }
+    case 'hearing_state': return onHearingState(msg);
+    case 'waiting': {
+      const wasIn = S.phase === 'joined';
+      S.waiting = msg.reason === 'witness' ? 'witness' : 'admission';
+      S.attempts = 0;
+      if (wasIn) {
+        // Sent back to the waiting room (a witness dismissed): drop media.
+        closePc();
+        stopLocal();
+        for (const pid of [...S.participants.keys()]) removeParticipant(pid);
+        toast(t('room.back_to_waiting'));
+      }
+      setPhase('waiting');
+      return;
+    }
+    case 'admitted':
+      S.waiting = null;
+      S.screenReason = '';
+      expose();
+      return; // `joined` follows
+    case 'denied':
+      S.screenReason = msg.reason || '';
+      finish('refused');
+      return;
+    case 'removed':
+      S.screenReason = msg.reason || '';
+      finish('removed');
+      return;
+    case 'reverify_requested': {
+      finish('reverify');
+      const url = partyUrl();
+      if (url) setTimeout(() => location.assign(url), 1500);
+      return;
+    }
+    case 'hearing_ended':
+      if (S.hs) S.hs = { ...S.hs, ended: true, phase: 'closed' };
+      finish('ended');
+      return;
+    case 'chair_mute': {
+      const kind = msg.kind === 'video' ? 'video' : 'audio';
+      S.held[kind] = !!msg.muted;
+      const tr = S.localStream && (kind === 'audio' ? S.localStream.getAudioTracks()[0] : S.localStream.getVideoTracks()[0]);
+      if (msg.muted) {
+        if (tr) tr.enabled = false;
+        if (kind === 'audio') S.micOn = false; else S.camOn = false;
+        toast(t(kind === 'audio' ? 'room.chair_muted_audio' : 'room.chair_muted_video'));
+      } else {
+        toast(t(kind === 'audio' ? 'room.chair_released_audio' : 'room.chair_released_video'));
+      }
+      if (ui.micBtn) updateControls();
+      expose();
+      return;
+    }
+    case 'roster':
+      S.roster = Array.isArray(msg.seats) ? msg.seats : [];
+      // Raised hands show on the tiles too.
+      for (const seat of S.roster) {
+        if (!seat.participant_id) continue;
+        const p = S.participants.get(seat.participant_id);
+        if (p && !!p.info.hand_raised !== !!seat.hand_raised) { p.info.hand_raised = !!seat.hand_raised; updateTile(p); }
+      }
+      if (chair && isStaff() && ui.chair && ui.chair.isConnected) chair.render();
+      expose();
+      return;
+    case 'help_message':
+      S.help.push({ seat: msg.seat, name: msg.name, text: msg.text, at: msg.at });
+      toast(t('room.help_received', { name: msg.name || msg.seat || '' }));
+      if (chair && isStaff() && ui.chair && ui.chair.isConnected) chair.render();
+      expose();
+      return;
+    case 'hand_raised': { // not in the protocol table; tolerated if the server adds it
+      const p = S.participants.get(msg.participant_id);
+      if (p) { p.info.hand_raised = !!msg.raised; updateTile(p); }
       return;
     }
     case 'track_published':
@@ -717,6 +1285,19 @@ async function onMessage(msg) {
       return;
     case 'error': {
       log('server error', msg.code, msg.message);
+      if (msg.code === 'device_check_required' || msg.code === 'discipline_required') {
+        finish('check_required');
+        const url = partyUrl();
+        if (url) setTimeout(() => location.assign(url), 1500);
+        return;
+      }
+      if (msg.code === 'room_locked') { finish('locked'); return; }
+      if (msg.code === 'removed') { S.screenReason = ''; finish('removed'); return; }
+      if (msg.code === 'hearing_closed' && !S.everJoined && S.phase !== 'waiting') { finish('ended'); return; }
+      if (msg.code === 'mute_held') {
+        toast(t('room.held_audio'));
+        return;
+      }
       if (msg.code === 'seat_taken_over') {
         S.wsGen += 1;
         const ws = S.ws;
@@ -736,17 +1317,43 @@ async function onMessage(msg) {
   }
 }
 
+function onHearingState(msg) {
+  const prev = S.hs;
+  S.hs = { ...msg };
+  if (prev && prev.phase !== msg.phase && msg.phase && S.phase === 'joined') {
+    toast(t('room.phase_changed', { phase: msg.phase_label || phaseLabel(msg.phase) }));
+  }
+  if (prev && !prev.paused && msg.paused && S.phase === 'joined') toast(t('room.paused'));
+  if (!prev || JSON.stringify(prev.case_numbers) !== JSON.stringify(msg.case_numbers)) {
+    if (ui.caseLine && ui.caseLine.isConnected) relabel();
+  }
+  if (S.phase === 'waiting') updateWaitingRoom();
+  else updateHearing();
+  if (chair && isStaff() && (!prev || (prev.exhibit && prev.exhibit.id) !== (msg.exhibit && msg.exhibit.id))) chair.loadExhibits();
+  expose();
+}
+
 async function onJoined(msg) {
   const wasReconnecting = S.phase === 'reconnecting';
   S.participantId = msg.participant_id;
   S.everJoined = true;
   S.attempts = 0;
+  S.waiting = null;
   // Rebuild the participant list from the server's view.
   const present = new Set((msg.participants || []).map((p) => p.participant_id));
   for (const pid of [...S.participants.keys()]) if (!present.has(pid)) removeParticipant(pid);
   for (const info of msg.participants || []) upsertParticipant(info);
   setPhase('joined');
+  updateHearing();
   if (wasReconnecting) toast(t('room.reconnected'));
+
+  // Camera and microphone once admitted (observers only watch and listen).
+  if (!S.mediaOpened && myRole() !== 'observer') {
+    setPhase('media');
+    await openMedia(audioOnlyAdvised());
+    if (S.phase !== 'media') return; // the socket went away meanwhile
+    setPhase('joined');
+  }
 
   closePc();
   const iceServers = (msg.ice_servers || []).map((s) => {
@@ -815,6 +1422,10 @@ function onTrack(pc, ev) {
   S.trackOwner.set(track.id, pid);
   const el = track.kind === 'video' ? p.tile.video : p.tile.audio;
   el.srcObject = new MediaStream([track]);
+  if (track.kind === 'audio') {
+    el.muted = p.tile.hidden;
+    watchSpeaking(p, track);
+  }
   const play = el.play();
   if (play && play.catch) {
     play.catch((err) => {
@@ -846,6 +1457,10 @@ function onTrack(pc, ev) {
 function startStats() {
   clearInterval(statsTimer);
   statsTimer = setInterval(pollStats, STATS_EVERY_MS);
+}
+
+function stopStatsOnly() {
+  clearInterval(statsTimer);
 }
 
 function stopTimers() {
@@ -955,8 +1570,8 @@ async function boot() {
     log('hearing details unavailable:', errorText(err)); // connect anyway
   }
   relabel();
-  setPhase('media');
-  await openMedia();
+  // Camera and microphone are opened once admitted (onJoined): a party in the waiting
+  // room is not on camera, and an observer never is.
   setPhase('connecting');
   connect();
 }

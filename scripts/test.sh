@@ -37,6 +37,8 @@ for _ in $(seq 1 50); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.2
 YT_BASE="$base" YT_DEMO="$work/demo.json" node tests/browser/console_party.mjs
 # Three Chromium participants in one hearing room, VP8 then H.264.
 YT_BASE="$base" YT_DEMO="$work/demo.json" node tests/browser/room.mjs
+# Last: it closes the demo hearing.
+YT_BASE="$base" YT_DEMO="$work/demo.json" node tests/browser/hearing.mjs
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 ./target/debug/yunting --data-dir "$work/data" audit verify
 rm -rf "$work"

@@ -237,31 +237,33 @@ async function main() {
       const text = (await err.innerText()).trim();
       assert(text.length > 0, 'error message is empty');
       assert(await party.locator('input[name=code]').isVisible(), 'left the code step after a wrong code');
-      assert(!(await party.locator('.waiting').count()), 'reached the waiting room with a wrong code');
+      assert(!(await party.locator('[data-step="device"]').count()), 'reached the device check with a wrong code');
       await shot(party, '05-party-wrong-code.png');
     });
 
-    await check('party: the right code leads to the waiting room', async () => {
+    // Issue 4: after the code comes the device check (then discipline, then the room's
+    // waiting room, tested by hearing.mjs).
+    await check('party: the right code leads to the device check', async () => {
       await party.locator('input[name=code]').fill(code);
       await party.locator('form button[type=submit]').tap();
-      const waiting = party.locator('.waiting');
+      const waiting = party.locator('[data-step="device"]');
       await waiting.waitFor({ state: 'visible' }).catch(async () => {
         const msg = await party.locator('.msg-error').allTextContents();
-        throw new Error(`waiting room not reached${msg.length ? ' (error shown: ' + msg.join(' ') + ')' : ''}`);
+        throw new Error(`device check not reached${msg.length ? ' (error shown: ' + msg.join(' ') + ')' : ''}`);
       });
       const text = await waiting.innerText();
-      assert(text.includes(caseNumber), `waiting room does not show case number ${caseNumber}`);
-      assert(text.includes(RECORDING_NOTICE), `waiting room does not show “${RECORDING_NOTICE}”`);
+      assert(text.includes(caseNumber), `device check step does not show case number ${caseNumber}`);
+      assert(text.includes(RECORDING_NOTICE), `device check step does not show “${RECORDING_NOTICE}”`);
       await shot(party, '06-party-waiting.png');
       assert(!errorsB.length, errorsB.join('; '));
     });
 
-    await check('party: reloading stays in the waiting room', async () => {
+    await check('party: reloading resumes at the device check', async () => {
       await party.reload();
-      const waiting = party.locator('.waiting');
+      const waiting = party.locator('[data-step="device"]');
       await waiting.waitFor({ state: 'visible' });
       const text = await waiting.innerText();
-      assert(text.includes(caseNumber) && text.includes(RECORDING_NOTICE), 'waiting room after reload lacks case number or recording notice');
+      assert(text.includes(caseNumber) && text.includes(RECORDING_NOTICE), 'device check after reload lacks case number or recording notice');
       assert(!(await party.locator('input[name=name]').count()), 'identity form shown after reload');
       await shot(party, '07-party-waiting-reload.png');
       assert(!errorsB.length, errorsB.join('; '));
@@ -292,8 +294,8 @@ async function main() {
         }
         if (waitingOk) {
           await party.setViewportSize({ width: 360, height: 740 });
-          await party.locator('.waiting').waitFor({ state: 'visible' });
-          await noHorizontalScroll(party, 'waiting room');
+          await party.locator('[data-step="device"]').waitFor({ state: 'visible' });
+          await noHorizontalScroll(party, 'device check');
           await shot(party, '10-party-360-waiting.png');
         }
       } finally {

@@ -4,6 +4,8 @@
 //
 //   YT_BASE=http://127.0.0.1:18080 YT_DEMO=/path/demo.json node tests/browser/room.mjs
 //
+// The parties record a device check and the discipline over HTTP, wait in the waiting room
+// and are admitted by the clerk from the chair console (issue 4).
 // Run 1 uses Chrome's default video codec (VP8), run 2 reloads with ?codec=h264. If this
 // Chromium cannot encode H.264, run 2 fails and says so. Screenshots go to
 // tests/browser/screenshots/room-*.png. The last line is `room: N passed, M failed`.
@@ -123,6 +125,34 @@ async function verifyParty(ctx, inv) {
   assert(v.ok(), `POST verify for ${inv.role} answered ${v.status()}: ${await v.text()}`);
   const cookies = await ctx.cookies(BASE);
   assert(cookies.some((c) => c.name === 'yt_session'), `no yt_session cookie in the ${inv.role} context after verify`);
+}
+
+/** Issue 4: a party records a device check and acknowledges the discipline before joining. */
+async function checksOverHttp(ctx, who) {
+  const d = await ctx.request.post(`${BASE}/api/hearings/${hearingId}/device-check`, { data: { camera: true, microphone: true, rtt_ms: 20, down_kbps: 20000, up_kbps: 10000 } });
+  assert(d.ok(), `${who}: POST device-check answered ${d.status()}: ${await d.text()}`);
+  const a = await ctx.request.post(`${BASE}/api/hearings/${hearingId}/discipline`, { data: {} });
+  assert(a.ok(), `${who}: POST discipline answered ${a.status()}: ${await a.text()}`);
+}
+
+/**
+ * Parties wait in the waiting room (候审室) until staff admit them: the clerk admits every
+ * party page that is waiting from the chair console. A seat admitted before comes back
+ * without waiting, so nothing waiting is fine.
+ */
+async function admitWaiting(clerkPage, parties) {
+  const deadline = Date.now() + TIMEOUT;
+  for (;;) {
+    const states = await Promise.all(parties.map((p) => p.page.evaluate(() => (window.__yt || {}).state).catch(() => null)));
+    if (states.every((s) => s === 'joined' || s === 'media')) return;
+    for (let i = 0; i < parties.length; i++) {
+      if (states[i] !== 'waiting') continue;
+      const entry = clerkPage.locator(`.waiting-entry[data-role="${parties[i].role}"] .btn-admit`);
+      if (await entry.count()) await entry.first().click().catch(() => {});
+    }
+    if (Date.now() > deadline) throw new Error(`parties not admitted within ${TIMEOUT / 1000} s: states ${states.join(', ')}`);
+    await sleep(300);
+  }
 }
 
 async function shot(page, name) {
@@ -261,6 +291,8 @@ async function main() {
       assert((await c.ctx.cookies(BASE)).some((k) => k.name === 'yt_session'), 'no yt_session cookie in the clerk context after login');
       await verifyParty(people[1].ctx, respondentInv);
       await verifyParty(people[2].ctx, agentInv);
+      await checksOverHttp(people[1].ctx, 'respondent');
+      await checksOverHttp(people[2].ctx, 'agent');
     });
     if (!signedIn) return;
 
@@ -286,6 +318,10 @@ async function main() {
 
     // ---------------------------------------------------------------- run 1: default (VP8)
     await Promise.all(people.map((p) => p.page.goto(roomUrl())));
+    await check('admission: the parties wait in 候审室 and the clerk admits them from the chair console', async () => {
+      await people[0].page.waitForFunction(() => window.__yt && window.__yt.state === 'joined', null, { timeout: TIMEOUT });
+      await admitWaiting(people[0].page, people.slice(1));
+    });
     for (const p of people) {
       await check(`VP8: ${p.who} sees two live tiles labelled with the others, codec video/VP8`, async () => {
         await assertRoom(p, others(p), 'video/VP8', errors);
@@ -324,6 +360,8 @@ async function main() {
       const ag = people[2];
       const oldId = await ag.page.evaluate(() => window.__yt.participantId);
       await ag.page.evaluate(() => window.__yt.dropSocket());
+      await sleep(500);
+      await admitWaiting(people[0].page, [ag]);
       await ag.page.waitForFunction((old) => window.__yt.state === 'joined' && window.__yt.participantId && window.__yt.participantId !== old, oldId, { timeout: TIMEOUT });
       for (const p of people) await waitForTiles(p.page, 2, p.who);
     });
@@ -341,6 +379,9 @@ async function main() {
       });
     } else {
       await Promise.all(people.map((p) => p.page.goto(roomUrl('?codec=h264'))));
+      await people[0].page.waitForFunction(() => window.__yt && window.__yt.state === 'joined', null, { timeout: TIMEOUT });
+      await sleep(500);
+      await admitWaiting(people[0].page, people.slice(1));
       for (const p of people) {
         await check(`H.264: ${p.who} sees two live tiles labelled with the others, codec video/H264`, async () => {
           await assertRoom(p, others(p), 'video/H264', errors);

@@ -139,6 +139,10 @@ const ENDPOINTS: &[Endpoint] = &[
         allowed: &["party", "other_party"],
     },
     Endpoint {
+        name: "GET /api/commission/settings",
+        allowed: &["admin"],
+    },
+    Endpoint {
         name: "GET /api/netcheck/ping",
         allowed: &[
             "admin",
@@ -317,7 +321,7 @@ async fn call(
     let tomorrow = yunting::time::now_ms() + yunting::time::DAY_MS;
     match name {
         "GET /api/me" | "GET /api/users" | "GET /api/staff" | "GET /api/cases" | "GET /api/cases/1" | "GET /api/cases/1/invitations" | "GET /api/cases/1/audit" | "GET /api/hearings/1" | "GET /api/party/hearing"
-        | "GET /api/hearings/1/stats" | "GET /api/netcheck/ping" | "GET /api/hearings/1/discipline" | "GET /api/hearings/1/events" | "GET /api/hearings/1/exhibits" => {
+        | "GET /api/hearings/1/stats" | "GET /api/netcheck/ping" | "GET /api/hearings/1/discipline" | "GET /api/hearings/1/events" | "GET /api/hearings/1/exhibits" | "GET /api/commission/settings" => {
             c.get(name.trim_start_matches("GET ")).await
         }
         "POST /api/users" => {

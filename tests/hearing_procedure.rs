@@ -222,6 +222,22 @@ async fn a_side_room_hides_each_side_from_the_other_and_chair_mutes_hold() {
         wait_flowing(to, from).await;
     }
 
+    // The commission records side rooms (the default is not to); only its admin decides.
+    let admin = srv.staff(&demo, "admin").await;
+    assert_eq!(
+        admin.get("/api/commission/settings").await.1["record_caucus"],
+        false
+    );
+    let set = json!({"record_caucus": true});
+    assert_eq!(
+        chair.post("/api/commission/settings", set.clone()).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        admin.post("/api/commission/settings", set).await.0,
+        StatusCode::OK
+    );
+
     // The mediator takes the applicant's side aside.
     let (s, b) = control(
         &mediator,
@@ -231,7 +247,7 @@ async fn a_side_room_hides_each_side_from_the_other_and_chair_mutes_hold() {
     .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let st = state_where(&mut r, |v| !v["caucus"].is_null()).await;
-    assert_eq!(st["caucus"]["recorded"], false);
+    assert_eq!(st["caucus"]["recorded"], true);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let w = Duration::from_millis(1500);
     assert_eq!(
@@ -397,6 +413,7 @@ async fn removal_lock_and_presence() {
         "hearing.remove",
         "hearing.lock",
         "hearing.control_refused",
+        "hearing.join_refused",
     ] {
         assert!(kinds.contains(&want), "{want} missing from {kinds:?}");
     }

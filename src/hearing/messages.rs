@@ -21,6 +21,8 @@ pub struct HearingStateView {
     pub recording_notice: String,
     pub caucus: Option<CaucusView>,
     pub exhibit: Option<ExhibitView>,
+    /// Who is sharing their screen (their second video track is the screen).
+    pub screen_share: Option<ScreenShareView>,
     pub my_seat: String,
     pub my_role: String,
 }
@@ -31,6 +33,14 @@ pub struct CaucusView {
     pub participant_ids: Vec<String>,
     pub recorded: bool,
     pub opened_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScreenShareView {
+    pub participant_id: Option<String>,
+    pub seat: String,
+    pub name: String,
+    pub since: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

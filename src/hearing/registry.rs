@@ -37,6 +37,7 @@ pub struct ConnTx {
 pub struct Live {
     pub state: RoomState,
     pub case_id: i64,
+    pub commission_id: i64,
     conns: HashMap<ConnId, ConnTx>,
 }
 
@@ -71,6 +72,14 @@ impl Rooms {
 
     pub fn unregister(&self, hearing: i64, conn: ConnId) {
         self.with(hearing, |l| l.conns.remove(&conn));
+    }
+
+    pub fn set_record_caucus(&self, commission: i64, on: bool) {
+        for live in self.lock().values_mut() {
+            if live.commission_id == commission {
+                live.state.record_caucus = on;
+            }
+        }
     }
 
     pub fn hearings(&self) -> Vec<i64> {
@@ -116,15 +125,17 @@ pub async fn load(app: &App, hearing: i64) -> AppResult<()> {
         return Ok(());
     }
     let mut conn = app.db.pool.acquire().await?;
-    let row: Option<(i64, String, Option<i64>, i64, i64, i64)> = sqlx::query_as(
-        "SELECT h.case_id, h.phase, h.phase_since, h.locked, h.created_at, cm.record_caucus \
+    /// case, phase, phase since, locked, created, record side rooms, commission.
+    type HearingRow = (i64, String, Option<i64>, i64, i64, i64, i64);
+    let row: Option<HearingRow> = sqlx::query_as(
+        "SELECT h.case_id, h.phase, h.phase_since, h.locked, h.created_at, cm.record_caucus, cm.id \
          FROM hearings h JOIN cases c ON c.id = h.case_id JOIN commissions cm ON cm.id = c.commission_id \
          WHERE h.id = $1",
     )
     .bind(hearing)
     .fetch_optional(&mut *conn)
     .await?;
-    let (case_id, phase, phase_since, locked, created_at, record_caucus) =
+    let (case_id, phase, phase_since, locked, created_at, record_caucus, commission_id) =
         row.ok_or_else(|| AppError::not_found("hearing"))?;
     let numbers = crate::store::views::hearing(&mut conn, hearing)
         .await?
@@ -145,6 +156,7 @@ pub async fn load(app: &App, hearing: i64) -> AppResult<()> {
     rooms.entry(hearing).or_insert(Live {
         state,
         case_id,
+        commission_id,
         conns: HashMap::new(),
     });
     Ok(())

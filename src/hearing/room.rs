@@ -8,7 +8,7 @@
 use super::controls::{self, ControlCommand};
 use super::messages::{
     CaucusView, DeviceCheckView, ExhibitView, HearingStateView, IdentityView, RECORDING_NOTICE,
-    SeatView,
+    ScreenShareView, SeatView,
 };
 use super::phase::{self, Phase, PhaseError};
 use super::presence::{self, Presence, PresenceEvent};
@@ -161,6 +161,8 @@ pub struct RoomState {
     pub record_caucus: bool,
     pub caucus: Option<Caucus>,
     pub exhibit: Option<ExhibitView>,
+    /// The seat sharing its screen, and since when.
+    pub screen_share: Option<(String, i64)>,
     pub seats: BTreeMap<String, SeatState>,
     /// Seats the chair removed, with the reason: they may not come back.
     pub removed: BTreeMap<String, String>,
@@ -180,6 +182,7 @@ impl RoomState {
             record_caucus: false,
             caucus: None,
             exhibit: None,
+            screen_share: None,
             seats: BTreeMap::new(),
             removed: BTreeMap::new(),
             grace_ms: presence::DEFAULT_GRACE_MS as i64,
@@ -375,6 +378,9 @@ impl RoomState {
             return Vec::new();
         };
         let grace = self.grace_ms as u64;
+        if self.screen_share.as_ref().is_some_and(|(k, _)| *k == key) {
+            self.screen_share = None;
+        }
         let seat = self.seats.get_mut(&key).expect("seat found by conn");
         seat.conn = None;
         let mut fx = Vec::new();
@@ -493,6 +499,38 @@ impl RoomState {
             })
             .collect();
         fx.push(record("hearing.help", Some(&key), json!({"text": text})));
+        Ok(fx)
+    }
+
+    /// A participant starts or stops sharing its screen (shown to everyone as an exhibit
+    /// and marked on the record). One at a time.
+    pub fn screen_share(
+        &mut self,
+        conn: ConnId,
+        active: bool,
+        now: i64,
+    ) -> Result<Vec<Effect>, RoomError> {
+        let key = self.admitted_seat(conn)?;
+        match (&self.screen_share, active) {
+            (Some((other, _)), true) if *other != key => {
+                return Err(err(
+                    "screen_share_busy",
+                    "已有人在共享屏幕 / someone else is sharing their screen",
+                ));
+            }
+            (Some((other, _)), false) if *other != key => return Ok(Vec::new()),
+            (None, false) => return Ok(Vec::new()),
+            _ => {}
+        }
+        let kind = if active {
+            self.screen_share = Some((key.clone(), now));
+            "hearing.screen_share_started"
+        } else {
+            self.screen_share = None;
+            "hearing.screen_share_stopped"
+        };
+        let mut fx = vec![record(kind, Some(&key), json!({"at": now}))];
+        fx.extend(self.publish());
         Ok(fx)
     }
 
@@ -932,6 +970,15 @@ impl RoomState {
                 opened_at: c.opened_at,
             }),
             exhibit: self.exhibit.clone(),
+            screen_share: self.screen_share.as_ref().and_then(|(key, since)| {
+                let s = self.seats.get(key)?;
+                Some(ScreenShareView {
+                    participant_id: s.participant.map(public_id),
+                    seat: key.clone(),
+                    name: s.info.name.clone(),
+                    since: *since,
+                })
+            }),
             my_seat: seat.info.key.clone(),
             my_role: seat.info.role.clone(),
         }
@@ -1547,6 +1594,35 @@ mod tests {
         assert!(sent_to(&fx, 30).contains(&&M::Waiting {
             reason: "witness".into()
         }));
+    }
+
+    #[test]
+    fn one_screen_share_at_a_time_and_it_ends_with_the_sharer() {
+        let mut r = room_in_session();
+        let fx = r.screen_share(CHAIR, true, 5).unwrap();
+        assert_eq!(records(&fx), vec!["hearing.screen_share_started"]);
+        let shown = sent_to(&fx, APPLICANT)
+            .into_iter()
+            .find_map(|m| match m {
+                M::HearingState(s) => s.screen_share.clone(),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(shown.participant_id.as_deref(), Some("p1"));
+        assert_eq!(
+            r.screen_share(APPLICANT, true, 6).unwrap_err().code,
+            "screen_share_busy"
+        );
+        // Someone else's stop changes nothing.
+        assert!(r.screen_share(APPLICANT, false, 6).unwrap().is_empty());
+        r.disconnect(CHAIR, false, 7);
+        assert!(r.screen_share.is_none());
+        // Not admitted: refused.
+        r.join(90, party(90, "applicant", None), 8).unwrap();
+        assert_eq!(
+            r.screen_share(90, true, 9).unwrap_err().code,
+            "not_admitted"
+        );
     }
 
     #[test]

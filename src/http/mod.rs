@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod cases;
+pub mod commission;
 pub mod dev;
 pub mod extract;
 pub mod health;
@@ -32,6 +33,10 @@ pub fn router(app: App, https: bool) -> Router {
         .route("/api/me", get(auth::me))
         .route("/api/users", get(users::list).post(users::create))
         .route("/api/staff", get(users::staff_directory))
+        .route(
+            "/api/commission/settings",
+            get(commission::get_settings).post(commission::set_settings),
+        )
         .route("/api/cases", get(cases::list).post(cases::create))
         .route("/api/cases/{id}", get(cases::get))
         .route("/api/cases/{id}/parties", post(cases::add_party))

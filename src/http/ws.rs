@@ -173,7 +173,16 @@ async fn session(
                                 registry::apply(&app, hearing, &who, fx).await;
                                 Ok(())
                             }
-                            Some(Err(e)) => Err(e),
+                            Some(Err(e)) => {
+                                // Refused entries are on the record too (locked room, removed, steps skipped).
+                                let refused = Effect::Record {
+                                    kind: "hearing.join_refused".into(),
+                                    target: Some(seat.key.clone()),
+                                    detail: json!({"code": e.code, "role": seat.role}),
+                                };
+                                registry::apply(&app, hearing, &who, vec![refused]).await;
+                                Err(e)
+                            }
                             None => break,
                         }
                     }
@@ -186,6 +195,7 @@ async fn session(
                         break;
                     }
                     ClientMessage::RaiseHand { raised } => decide(&app, hearing, &who, |r| r.raise_hand(conn, raised)).await,
+                    ClientMessage::ScreenShare { active } => decide(&app, hearing, &who, |r| r.screen_share(conn, active, now)).await,
                     ClientMessage::Help { text } => decide(&app, hearing, &who, |r| r.help(conn, &text, now)).await,
                     ClientMessage::Control { command } => {
                         registry::control(&app, hearing, &who, actor.clone(), command).await

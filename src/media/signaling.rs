@@ -59,6 +59,10 @@ pub enum ClientMessage {
     RaiseHand {
         raised: bool,
     },
+    /// Start or stop sharing the screen (desktop); the screen is the next video track.
+    ScreenShare {
+        active: bool,
+    },
     /// A private message to the chair and the clerk.
     Help {
         text: String,

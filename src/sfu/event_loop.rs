@@ -563,6 +563,7 @@ impl EventLoop {
             ClientMessage::ViewSize { .. }
             | ClientMessage::RaiseHand { .. }
             | ClientMessage::Help { .. }
+            | ClientMessage::ScreenShare { .. }
             | ClientMessage::Control { .. } => {}
             ClientMessage::Leave => self.remove(id, LeftReason::Left),
             ClientMessage::Ping => p.send(ServerMessage::Pong),

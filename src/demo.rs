@@ -201,6 +201,15 @@ pub async fn seed(app: &App) -> Result<Value> {
             "13600000004",
             resident_id_with_check("44010619880808123"),
         ),
+        // An observer (旁听): receive-only.
+        (
+            InviteeRole::Observer,
+            None,
+            None,
+            "钱旁听",
+            "13500000005",
+            resident_id_with_check("44010619920909123"),
+        ),
     ] {
         let own = party_id.is_none() && agent_id.is_none();
         let created = invitations::create(

@@ -591,3 +591,70 @@ async fn checks_and_exhibits(backend: Backend) {
     assert_eq!(got.headers()["content-type"], "image/png");
     assert_eq!(got.bytes().await.unwrap().to_vec(), png);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_observer_receives_but_sends_nothing_and_a_witness_waits_to_be_called() {
+    let (srv, demo) = server_with(&[]).await;
+    let hearing = demo["hearing"]["id"].as_i64().unwrap();
+    let chair = srv.staff(&demo, "arbitrator").await;
+    let observer = srv.ready_party(&demo, "observer", hearing).await;
+    let witness = srv.ready_party(&demo, "witness", hearing).await;
+    let c = MediaClient::join(&srv.base, hearing, token(&chair)).await;
+    // The test client publishes audio and video whatever its role: the server drops them.
+    let o = MediaClient::join_admitted(&srv.base, hearing, token(&observer), token(&chair)).await;
+    wait_flowing(&o, &c).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(flow(&c, &o, Duration::from_millis(1500)).await, (0, 0));
+
+    // A witness cannot be admitted like a party: the chair calls them.
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let url = format!(
+        "{}/ws/hearing/{hearing}",
+        srv.base.replacen("http", "ws", 1)
+    );
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {}", token(&witness)).parse().unwrap(),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    ws.send(Message::Text(json!({"type": "join"}).to_string().into()))
+        .await
+        .unwrap();
+    let mut next = async || loop {
+        let Some(Ok(Message::Text(t))) = ws.next().await else {
+            panic!("socket closed")
+        };
+        let v: Value = serde_json::from_str(&t).unwrap();
+        if v["type"] != "hearing_state" {
+            return v;
+        }
+    };
+    assert_eq!(
+        next().await,
+        json!({"type": "waiting", "reason": "witness"})
+    );
+    let seat = seat_of(&demo, "witness");
+    let (s, b) = control(&chair, hearing, json!({"do": "admit", "seat": seat})).await;
+    assert_error(&(s, b), StatusCode::CONFLICT, "not_waiting");
+    let (s, b) = control(&chair, hearing, json!({"do": "call_witness", "seat": seat})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(next().await["type"], "admitted");
+    assert_eq!(next().await["type"], "joined");
+    let (s, _) = control(
+        &chair,
+        hearing,
+        json!({"do": "dismiss_witness", "seat": seat}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    loop {
+        let v = next().await;
+        if v["type"] == "waiting" {
+            assert_eq!(v["reason"], "witness");
+            break;
+        }
+    }
+}

@@ -66,6 +66,14 @@ impl App {
                 credential: s.credential.clone(),
             })
             .collect();
+        // Recordings left open by a crash are sealed before new media arrives.
+        match crate::recording::seal::recover(self).await {
+            Ok(h) if !h.is_empty() => {
+                tracing::warn!(hearings = ?h, "sealed interrupted recordings")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "recovering interrupted recordings"),
+        }
         let sfu = crate::sfu::Sfu::start(crate::sfu::SfuConfig {
             bind,
             tcp_bind: self.config.media_tcp_addr.clone(),
@@ -73,6 +81,7 @@ impl App {
             ice_servers,
             reconnect_grace: std::time::Duration::from_secs(self.config.reconnect_grace_secs),
             max_packets_per_second: self.config.media_max_pps,
+            recordings: Some(self.config.recordings_dir.clone()),
         })
         .await?;
         if self.sfu.set(sfu).is_ok() {

@@ -16,6 +16,7 @@ pub mod hearing;
 pub mod http;
 pub mod media;
 pub mod notify;
+pub mod recording;
 pub mod server;
 pub mod sfu;
 pub mod store;

@@ -51,6 +51,12 @@ enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Check a sealed recording directory offline: the seal signature, every segment's
+    /// hash and the hash chain. Names what is missing or altered; exit 1 on any failure.
+    Verify {
+        /// A recording directory (`recordings/<case>/<hearing>`).
+        path: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -139,6 +145,28 @@ async fn main() -> Result<()> {
                 println!(
                     "审计链校验失败 / audit chain verification FAILED: {} problem(s) in {n} entries",
                     problems.len()
+                );
+                std::process::exit(1);
+            }
+        }
+        Command::Verify { path } => {
+            let report = yunting::recording::verify::verify_dir(&path);
+            for c in &report.checked {
+                println!("ok   {c}");
+            }
+            for p in &report.problems {
+                println!("FAIL {p}");
+            }
+            if report.problems.is_empty() {
+                println!(
+                    "录像完整，签章有效 / recording intact and sealed: {}",
+                    path.display()
+                );
+                Ok(())
+            } else {
+                println!(
+                    "录像校验失败 / recording verification FAILED: {} problem(s)",
+                    report.problems.len()
                 );
                 std::process::exit(1);
             }

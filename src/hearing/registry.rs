@@ -166,6 +166,7 @@ pub async fn load(app: &App, hearing: i64) -> AppResult<()> {
 pub async fn apply(app: &App, hearing: i64, who: &Principal, fx: Vec<Effect>) {
     let mut queue: VecDeque<Effect> = fx.into();
     let mut writes = Vec::new();
+    let mut seal = false;
     let sfu = app.sfu.get();
     while let Some(e) = queue.pop_front() {
         match e {
@@ -174,6 +175,7 @@ pub async fn apply(app: &App, hearing: i64, who: &Principal, fx: Vec<Effect>) {
                     let seat = l.state.seats.values().find(|s| s.conn == Some(conn))?;
                     let media = l.conns.get(&conn)?.media.clone();
                     Some((
+                        l.case_id,
                         crate::sfu::participant::Seat {
                             key: seat.info.key.clone(),
                             name: seat.info.name.clone(),
@@ -182,10 +184,10 @@ pub async fn apply(app: &App, hearing: i64, who: &Principal, fx: Vec<Effect>) {
                         media,
                     ))
                 });
-                let (Some(sfu), Some(Some((seat, media)))) = (sfu, found) else {
+                let (Some(sfu), Some(Some((case, seat, media)))) = (sfu, found) else {
                     continue;
                 };
-                if let Some(id) = sfu.join(hearing, seat, media).await
+                if let Some(id) = sfu.join(hearing, case, seat, media).await
                     && let Some(Ok(more)) = app
                         .rooms
                         .decide(hearing, |s| Ok::<_, ()>(s.media_joined(conn, id)))
@@ -214,15 +216,19 @@ pub async fn apply(app: &App, hearing: i64, who: &Principal, fx: Vec<Effect>) {
                     sfu.control(participant, control).await;
                 }
             }
+            // After the records below are written: the manifest includes them.
+            Effect::SealRecording => seal = true,
             Effect::Send { .. } | Effect::Close { .. } => {}
             other => writes.push(other),
         }
     }
-    if writes.is_empty() {
-        return;
-    }
-    if let Err(e) = write(app, hearing, who, writes).await {
+    if !writes.is_empty()
+        && let Err(e) = write(app, hearing, who, writes).await
+    {
         tracing::error!(error = %e, hearing, "could not record a hearing event");
+    }
+    if seal && let Some(sfu) = sfu {
+        seal_recording(app, hearing, sfu).await;
     }
 }
 
@@ -307,6 +313,32 @@ async fn write(app: &App, hearing: i64, who: &Principal, writes: Vec<Effect>) ->
         }
     }
     tx.commit().await
+}
+
+/// Close the hearing's recording and seal it with the commission's key; the seal is on
+/// the record (or, if it failed, the failure is).
+async fn seal_recording(app: &App, hearing: i64, sfu: &crate::sfu::Sfu) {
+    let Some(dir) = sfu.close_recording(hearing).await else {
+        return;
+    };
+    let (kind, detail) = match crate::recording::seal::seal(app, &dir, hearing, true).await {
+        Ok(m) => (
+            "recording.sealed",
+            json!({"segments": m.segments.len(), "chain_head": m.chain_head, "tracks": m.tracks.len()}),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, hearing, "sealing the recording failed");
+            ("recording.seal_failed", json!({"error": e.to_string()}))
+        }
+    };
+    let rec = Effect::Record {
+        kind: kind.into(),
+        target: None,
+        detail,
+    };
+    if let Err(e) = write(app, hearing, &Principal::System, vec![rec]).await {
+        tracing::error!(error = %e, hearing, "could not record the seal");
+    }
 }
 
 /// The HTTP status a refused command maps to.

@@ -120,6 +120,8 @@ pub enum Effect {
     EndSessions {
         invitation_id: i64,
     },
+    /// The hearing ended: close and seal its recording.
+    SealRecording,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -367,6 +369,7 @@ impl RoomState {
         }
         if in_caucus(&seat.info.key, &caucus) {
             fx.push(media(MediaControl::Group(SIDE_ROOM)));
+            fx.push(media(MediaControl::SideRoomRecorded(self.record_caucus)));
         }
         fx.extend(self.publish());
         fx
@@ -785,6 +788,10 @@ impl RoomState {
                             participant: p,
                             control: MediaControl::Group(SIDE_ROOM),
                         });
+                        fx.push(Effect::Media {
+                            participant: p,
+                            control: MediaControl::SideRoomRecorded(self.record_caucus),
+                        });
                     }
                 }
                 fx.push(record(
@@ -944,6 +951,7 @@ impl RoomState {
             }
         }
         fx.push(record("hearing.ended", None, json!({"at": now})));
+        fx.push(Effect::SealRecording);
         fx
     }
 

@@ -17,6 +17,8 @@ pub struct Route {
     pub chair_muted_video: bool,
     /// Observers: what they send is never forwarded.
     pub receive_only: bool,
+    /// The commission records side rooms (default: no).
+    pub side_room_recorded: bool,
 }
 
 impl Route {
@@ -27,6 +29,14 @@ impl Route {
                 MediaKind::Audio => !self.chair_muted_audio,
                 MediaKind::Video => !self.chair_muted_video,
             }
+    }
+}
+
+impl Route {
+    /// Is this publisher's media of `kind` recorded? What is heard in the main room is;
+    /// a side room only if the commission says so; muted or observer media never.
+    pub fn recorded(&self, kind: MediaKind) -> bool {
+        self.publishes(kind) && (self.group == MAIN_ROOM || self.side_room_recorded)
     }
 }
 
@@ -53,6 +63,26 @@ mod tests {
             assert!(!forwards(&side, MAIN_ROOM, kind));
             assert!(forwards(&side, 1, kind));
         }
+    }
+
+    #[test]
+    fn side_rooms_are_recorded_only_when_the_commission_says_so() {
+        let side = Route {
+            group: 1,
+            ..Route::default()
+        };
+        assert!(Route::default().recorded(Audio));
+        assert!(!side.recorded(Audio));
+        let recorded = Route {
+            side_room_recorded: true,
+            ..side
+        };
+        assert!(recorded.recorded(Video));
+        let muted = Route {
+            chair_muted_audio: true,
+            ..Route::default()
+        };
+        assert!(!muted.recorded(Audio));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use super::subscribed_track::SubscribedTrack;
 use super::tcp::TcpEvent;
 use crate::media::keyframe::{KeyframeThrottle, starts_keyframe};
 use crate::media::signaling::{ClientMessage, IceServer, LeftReason, MediaKind, ServerMessage};
+use crate::recording::segment::SenderReportRecord;
 use bytes::BytesMut;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent};
@@ -20,6 +21,7 @@ use rtc::peer_connection::state::RTCPeerConnectionState;
 use rtc::peer_connection::transport::RTCIceCandidateInit;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::sender_report::SenderReport;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
@@ -55,6 +57,15 @@ pub struct EventLoop {
     tcp_candidate: Option<SocketAddr>,
     tcp_conns: HashMap<SocketAddr, mpsc::UnboundedSender<BytesMut>>,
     next_quality_report: Instant,
+    recorders: super::recorder::Recorders,
+    next_recording_flush: Instant,
+}
+
+/// Wall-clock microseconds: recordings and hearing events share this clock.
+fn wall_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
 }
 
 fn sdp_error(e: impl std::fmt::Display) -> ServerMessage {
@@ -72,6 +83,7 @@ impl EventLoop {
         grace: Duration,
         max_pps: u32,
         tcp_candidate: Option<SocketAddr>,
+        recordings: Option<std::path::PathBuf>,
     ) -> Self {
         Self {
             socket,
@@ -90,6 +102,8 @@ impl EventLoop {
             tcp_candidate,
             tcp_conns: HashMap::new(),
             next_quality_report: Instant::now(),
+            recorders: super::recorder::Recorders::new(recordings),
+            next_recording_flush: Instant::now(),
         }
     }
 
@@ -195,6 +209,10 @@ impl EventLoop {
             return;
         }
         self.next_housekeeping = now + Duration::from_millis(250);
+        if now >= self.next_recording_flush {
+            self.next_recording_flush = now + Duration::from_secs(1);
+            self.recorders.flush();
+        }
         if now >= self.next_quality_report {
             self.next_quality_report = now + Duration::from_secs(2);
             self.report_quality(now);
@@ -271,11 +289,12 @@ impl EventLoop {
         match cmd {
             Command::Join {
                 hearing,
+                case,
                 seat,
                 events,
                 reply,
             } => {
-                let id = self.join(hearing, seat, events);
+                let id = self.join(hearing, case, seat, events);
                 let _ = reply.send(id);
             }
             Command::Signal { participant, msg } => self.on_signal(participant, msg),
@@ -290,6 +309,7 @@ impl EventLoop {
                 participant,
                 reason,
             } => self.remove(participant, reason),
+            Command::CloseRecording { hearing, done } => self.recorders.close(hearing, done),
             Command::Disconnected { participant } => {
                 if let Some(p) = self.participants.get_mut(&participant) {
                     p.reconnecting_until = Some(Instant::now() + self.grace);
@@ -317,6 +337,7 @@ impl EventLoop {
         match control {
             C::Group(g) => p.route.group = g,
             C::ReceiveOnly => p.route.receive_only = true,
+            C::SideRoomRecorded(on) => p.route.side_room_recorded = on,
             C::ChairMute { kind, muted } => {
                 match kind {
                     MediaKind::Audio => p.route.chair_muted_audio = muted,
@@ -418,6 +439,7 @@ impl EventLoop {
     fn join(
         &mut self,
         hearing: i64,
+        case: i64,
         seat: Seat,
         events: mpsc::UnboundedSender<ServerMessage>,
     ) -> u64 {
@@ -443,6 +465,7 @@ impl EventLoop {
         let p = Participant {
             id,
             hearing,
+            case,
             seat,
             pc: None,
             events,
@@ -852,6 +875,7 @@ impl EventLoop {
                                 keyframes: KeyframeThrottle::default(),
                                 packets: 0,
                                 bytes: 0,
+                                rec_track: None,
                             },
                         ));
                     }
@@ -876,7 +900,25 @@ impl EventLoop {
                     }
                     RTCMessage::RtcpPacket(_, pkts) => {
                         for k in &pkts {
-                            if let Some(pli) = k.as_any().downcast_ref::<PictureLossIndication>() {
+                            if let Some(sr) = k.as_any().downcast_ref::<SenderReport>() {
+                                if let Some(t) = p
+                                    .published
+                                    .iter()
+                                    .find(|t| t.ssrc == sr.ssrc)
+                                    .and_then(|t| t.rec_track)
+                                {
+                                    let rec = SenderReportRecord {
+                                        ssrc: sr.ssrc,
+                                        ntp_time: sr.ntp_time,
+                                        rtp_time: sr.rtp_time,
+                                        packet_count: sr.packet_count,
+                                        octet_count: sr.octet_count,
+                                    };
+                                    self.recorders.sender_report(p.hearing, t, wall_us(), &rec);
+                                }
+                            } else if let Some(pli) =
+                                k.as_any().downcast_ref::<PictureLossIndication>()
+                            {
                                 keyframe_asks.push((p.id, pli.media_ssrc));
                             } else if let Some(fir) = k.as_any().downcast_ref::<FullIntraRequest>()
                             {
@@ -899,6 +941,28 @@ impl EventLoop {
                 continue;
             }
             let (hearing, source) = (p.hearing, track.source(publisher));
+            let mut track = track;
+            track.rec_track = self.recorders.track(
+                hearing,
+                p.case,
+                crate::recording::manifest::TrackInfo {
+                    index: 0,
+                    seat: p.seat.key.clone(),
+                    participant_id: Participant::public_id(publisher),
+                    name: p.seat.name.clone(),
+                    role: p.seat.role.clone(),
+                    kind: if track.kind == MediaKind::Audio {
+                        "audio"
+                    } else {
+                        "video"
+                    }
+                    .into(),
+                    mime: track.mime.clone(),
+                    clock_rate: track.clock_rate,
+                    ssrc: track.ssrc,
+                    first_us: wall_us(),
+                },
+            );
             p.published.push(track);
             self.broadcast(
                 hearing,
@@ -968,6 +1032,11 @@ impl EventLoop {
         track.bytes += pkt.payload.len() as u64;
         let (hearing, video) = (p.hearing, track.kind == MediaKind::Video);
         let (route, kind) = (p.route, track.kind);
+        if let Some(t) = track.rec_track
+            && route.recorded(kind)
+        {
+            self.recorders.rtp(hearing, t, wall_us(), &pkt);
+        }
         if !route.publishes(kind) {
             return;
         }

@@ -13,6 +13,7 @@ pub mod event_loop;
 pub mod participant;
 pub mod peer_connection;
 pub mod published_track;
+pub mod recorder;
 pub mod stats;
 pub mod subscribed_track;
 pub mod tcp;
@@ -28,6 +29,7 @@ use tokio::sync::{mpsc, oneshot};
 pub enum Command {
     Join {
         hearing: i64,
+        case: i64,
         seat: Seat,
         events: mpsc::UnboundedSender<ServerMessage>,
         reply: oneshot::Sender<u64>,
@@ -43,6 +45,11 @@ pub enum Command {
     Control {
         participant: u64,
         control: MediaControl,
+    },
+    /// The hearing ended: close its recording; answers with the recording's directory.
+    CloseRecording {
+        hearing: i64,
+        done: oneshot::Sender<Option<std::path::PathBuf>>,
     },
     /// Take a participant out of the room (removed, dismissed witness, hearing ended).
     Remove {
@@ -65,6 +72,8 @@ pub enum MediaControl {
         muted: bool,
     },
     ReceiveOnly,
+    /// Whether this participant's side room is recorded.
+    SideRoomRecorded(bool),
 }
 
 #[derive(Clone)]
@@ -85,6 +94,8 @@ pub struct SfuConfig {
     pub reconnect_grace: Duration,
     /// Flood protection: RTP packets per second one participant may send (and burst).
     pub max_packets_per_second: u32,
+    /// Where hearings are recorded (`None`: not recorded, for tools and benchmarks).
+    pub recordings: Option<std::path::PathBuf>,
 }
 
 impl Sfu {
@@ -124,6 +135,7 @@ impl Sfu {
             config.reconnect_grace,
             config.max_packets_per_second,
             tcp_candidate,
+            config.recordings,
         );
         tokio::spawn(lp.run(rx, tcp_rx));
         tracing::info!("media on udp://{local_addr} (candidate {candidate})");
@@ -138,6 +150,7 @@ impl Sfu {
     pub async fn join(
         &self,
         hearing: i64,
+        case: i64,
         seat: Seat,
         events: mpsc::UnboundedSender<ServerMessage>,
     ) -> Option<u64> {
@@ -145,6 +158,7 @@ impl Sfu {
         self.commands
             .send(Command::Join {
                 hearing,
+                case,
                 seat,
                 events,
                 reply,
@@ -172,6 +186,16 @@ impl Sfu {
             return Vec::new();
         }
         rx.await.unwrap_or_default()
+    }
+
+    /// Close a hearing's recording (after its last packet); its directory, if it recorded.
+    pub async fn close_recording(&self, hearing: i64) -> Option<std::path::PathBuf> {
+        let (done, rx) = oneshot::channel();
+        self.commands
+            .send(Command::CloseRecording { hearing, done })
+            .await
+            .ok()?;
+        rx.await.ok().flatten()
     }
 
     pub async fn control(&self, participant: u64, control: MediaControl) {

@@ -18,6 +18,7 @@ pub struct Seat {
 pub struct Participant {
     pub id: u64,
     pub hearing: i64,
+    pub case: i64,
     pub seat: Seat,
     pub pc: Option<RTCPeerConnection>,
     pub events: UnboundedSender<ServerMessage>,

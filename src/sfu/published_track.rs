@@ -18,6 +18,8 @@ pub struct PublishedTrack {
     pub keyframes: KeyframeThrottle,
     pub packets: u64,
     pub bytes: u64,
+    /// Its index in the hearing's recording, once described to the recorder.
+    pub rec_track: Option<u16>,
 }
 
 impl PublishedTrack {

@@ -76,6 +76,10 @@ impl TestServer {
             ("YUNTING_DATA_DIR".into(), dir.path().display().to_string()),
             ("YUNTING_DATABASE_URL".into(), db_url.clone()),
             ("YUNTING_PUBLIC_URL".into(), base.clone()),
+            (
+                "YUNTING_RECORDINGS_DIR".into(),
+                dir.path().join("recordings").display().to_string(),
+            ),
         ];
         env.extend(
             extra_env

@@ -1,0 +1,15 @@
+//! Server-side recording of every hearing (issue 5). The media loop taps each packet it
+//! forwards into a per-hearing buffer (`segment` format, raw RTP + sender reports with
+//! arrival time); `writer` puts the buffers into 10-second segment files and chains their
+//! hashes; `seal` signs the manifest with the commission's seal key when the hearing ends
+//! or, after a crash, at the next start; `verify` checks a recording offline.
+//!
+//! Status: capture, chaining, sealing, recovery and verification. Post-processing into
+//! playable files (ffmpeg-next) is still to come.
+
+pub mod chain;
+pub mod manifest;
+pub mod seal;
+pub mod segment;
+pub mod verify;
+pub mod writer;

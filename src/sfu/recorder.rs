@@ -1,0 +1,136 @@
+//! The media loop's side of recording: each hearing's records accumulate in one reusable
+//! buffer (no per-packet allocation, no lock, no I/O), handed to the writer thread about
+//! once a second. Which packets are recorded is `media::routing::Route::recorded`.
+
+use crate::recording::manifest::TrackInfo;
+use crate::recording::segment::{self, SenderReportRecord};
+use crate::recording::writer::{self, WriterMsg};
+use rtc::rtp::Packet;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::mpsc::Sender;
+
+/// About a second of a busy hearing's media; the buffer is reused after each hand-over.
+const BUFFER_BYTES: usize = 512 * 1024;
+
+struct RoomRec {
+    case: i64,
+    buf: Vec<u8>,
+    first_us: u64,
+    last_us: u64,
+    next_track: u16,
+}
+
+pub struct Recorders {
+    root: PathBuf,
+    writer: Option<Sender<WriterMsg>>,
+    rooms: HashMap<i64, RoomRec>,
+}
+
+impl Recorders {
+    pub fn new(root: Option<PathBuf>) -> Self {
+        let writer = root.clone().map(writer::spawn);
+        Self {
+            root: root.unwrap_or_default(),
+            writer,
+            rooms: HashMap::new(),
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.writer.is_some()
+    }
+
+    fn room(&mut self, hearing: i64, case: i64) -> &mut RoomRec {
+        let root = &self.root;
+        self.rooms.entry(hearing).or_insert_with(|| {
+            // A hearing resumed after a restart keeps numbering its tracks where it left off.
+            let known: Vec<TrackInfo> = writer::read_lines(
+                &writer::hearing_dir(root, case, hearing).join(writer::TRACKS_FILE),
+            );
+            RoomRec {
+                case,
+                buf: Vec::with_capacity(BUFFER_BYTES),
+                first_us: 0,
+                last_us: 0,
+                next_track: known.iter().map(|t| t.index + 1).max().unwrap_or(0),
+            }
+        })
+    }
+
+    /// A new published track: give it a recording index and describe it to the writer.
+    pub fn track(&mut self, hearing: i64, case: i64, mut info: TrackInfo) -> Option<u16> {
+        let writer = self.writer.clone()?;
+        let room = self.room(hearing, case);
+        info.index = room.next_track;
+        room.next_track = room.next_track.wrapping_add(1);
+        let index = info.index;
+        let _ = writer.send(WriterMsg::Track {
+            hearing,
+            case,
+            info,
+        });
+        Some(index)
+    }
+
+    fn stamp(room: &mut RoomRec, now_us: u64) {
+        if room.buf.is_empty() {
+            room.first_us = now_us;
+        }
+        room.last_us = now_us;
+    }
+
+    pub fn rtp(&mut self, hearing: i64, track: u16, now_us: u64, pkt: &Packet) {
+        if let Some(room) = self.rooms.get_mut(&hearing) {
+            Self::stamp(room, now_us);
+            segment::push_rtp(&mut room.buf, track, now_us, pkt);
+        }
+    }
+
+    pub fn sender_report(
+        &mut self,
+        hearing: i64,
+        track: u16,
+        now_us: u64,
+        sr: &SenderReportRecord,
+    ) {
+        if let Some(room) = self.rooms.get_mut(&hearing) {
+            Self::stamp(room, now_us);
+            segment::push_sender_report(&mut room.buf, track, now_us, sr);
+        }
+    }
+
+    fn hand_over(writer: &Sender<WriterMsg>, hearing: i64, room: &mut RoomRec) {
+        if room.buf.is_empty() {
+            return;
+        }
+        let data = std::mem::replace(&mut room.buf, Vec::with_capacity(BUFFER_BYTES));
+        let _ = writer.send(WriterMsg::Chunk {
+            hearing,
+            case: room.case,
+            data,
+            first_us: room.first_us,
+            last_us: room.last_us,
+        });
+    }
+
+    /// Hand every hearing's buffered records to the writer (about once a second).
+    pub fn flush(&mut self) {
+        let Some(writer) = &self.writer else { return };
+        for (hearing, room) in self.rooms.iter_mut() {
+            Self::hand_over(writer, *hearing, room);
+        }
+    }
+
+    /// The hearing ended: write what is buffered and close its segment.
+    pub fn close(&mut self, hearing: i64, done: tokio::sync::oneshot::Sender<Option<PathBuf>>) {
+        let Some(writer) = &self.writer else {
+            let _ = done.send(None);
+            return;
+        };
+        if let Some(mut room) = self.rooms.remove(&hearing) {
+            Self::hand_over(writer, hearing, &mut room);
+        }
+        let _ = writer.send(WriterMsg::Close { hearing, done });
+    }
+}

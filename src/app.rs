@@ -81,7 +81,10 @@ impl App {
             ice_servers,
             reconnect_grace: std::time::Duration::from_secs(self.config.reconnect_grace_secs),
             max_packets_per_second: self.config.media_max_pps,
-            recordings: Some(self.config.recordings_dir.clone()),
+            recordings: self
+                .config
+                .recording
+                .then(|| self.config.recordings_dir.clone()),
         })
         .await?;
         if self.sfu.set(sfu).is_ok() {

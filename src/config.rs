@@ -20,6 +20,8 @@ pub struct Config {
     pub tls_cert: PathBuf,
     pub tls_key: PathBuf,
     pub recordings_dir: PathBuf,
+    /// Record hearings (default on; `YUNTING_RECORDING=off` only for benchmarks and tools).
+    pub recording: bool,
     /// The commission's time zone as an offset from UTC (China: +8).
     pub utc_offset_hours: i32,
     pub otp: OtpDelivery,
@@ -273,6 +275,11 @@ impl Config {
             tls_cert,
             tls_key,
             recordings_dir,
+            recording: match get("YUNTING_RECORDING").as_deref() {
+                None | Some("on") => true,
+                Some("off") => false,
+                Some(_) => anyhow::bail!("YUNTING_RECORDING must be on or off"),
+            },
             utc_offset_hours,
             otp,
             media_tcp_addr: match get("YUNTING_MEDIA_TCP_ADDR") {

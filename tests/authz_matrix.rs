@@ -175,6 +175,10 @@ const ENDPOINTS: &[Endpoint] = &[
         allowed: &["admin", "arbitrator", "clerk", "mediator"],
     },
     Endpoint {
+        name: "GET /api/hearings/1/recording",
+        allowed: &["admin", "arbitrator", "clerk", "mediator"],
+    },
+    Endpoint {
         name: "GET /api/hearings/1/exhibits",
         allowed: &["admin", "arbitrator", "clerk", "mediator", "party"],
     },
@@ -321,7 +325,7 @@ async fn call(
     let tomorrow = yunting::time::now_ms() + yunting::time::DAY_MS;
     match name {
         "GET /api/me" | "GET /api/users" | "GET /api/staff" | "GET /api/cases" | "GET /api/cases/1" | "GET /api/cases/1/invitations" | "GET /api/cases/1/audit" | "GET /api/hearings/1" | "GET /api/party/hearing"
-        | "GET /api/hearings/1/stats" | "GET /api/netcheck/ping" | "GET /api/hearings/1/discipline" | "GET /api/hearings/1/events" | "GET /api/hearings/1/exhibits" | "GET /api/commission/settings" => {
+        | "GET /api/hearings/1/stats" | "GET /api/netcheck/ping" | "GET /api/hearings/1/discipline" | "GET /api/hearings/1/events" | "GET /api/hearings/1/exhibits" | "GET /api/commission/settings" | "GET /api/hearings/1/recording" => {
             c.get(name.trim_start_matches("GET ")).await
         }
         "POST /api/users" => {

@@ -158,6 +158,21 @@ async fn a_hearing_is_recorded_sealed_verifiable_and_tampering_is_named() {
         recorded >= received,
         "recorded {recorded} packets, the server had received {received} a moment before the end"
     );
+    // Staff see the recording's state; parties may not.
+    let (st, rec) = chair
+        .get(&format!("/api/hearings/{hearing}/recording"))
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(rec["status"], "sealed", "{rec}");
+    assert_eq!(rec["verification"]["ok"], true, "{rec}");
+    assert!(rec["duration_s"].as_f64().unwrap() > 3.0, "{rec}");
+    assert_eq!(
+        applicant
+            .get(&format!("/api/hearings/{hearing}/recording"))
+            .await
+            .0,
+        403
+    );
     // The seal is on the hearing's record.
     let (_, ev) = chair.get(&format!("/api/hearings/{hearing}/events")).await;
     assert!(
@@ -327,6 +342,33 @@ async fn kill_9_mid_hearing_seals_what_was_written_and_the_hearing_records_on() 
     assert!(rtp.values().sum::<u64>() > 100, "{rtp:?}");
     let (ok, out) = verify_cli(&dir);
     assert!(ok, "{out}");
+    let rec: Value = reqwest::Client::new()
+        .get(format!("{base}/api/hearings/{hearing}/recording"))
+        .bearer_auth(&chair)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rec["status"], "interrupted", "{rec}");
+    let ev: Value = reqwest::Client::new()
+        .get(format!("{base}/api/hearings/{hearing}/events"))
+        .bearer_auth(&chair)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        ev["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "recording.interrupted"),
+        "{ev}"
+    );
 
     // The hearing resumes and keeps recording into new segments of the same record.
     let clerk = login(&base, &demo, "clerk").await;

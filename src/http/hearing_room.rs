@@ -489,3 +489,64 @@ pub async fn get_exhibit(
     )
         .into_response())
 }
+
+// --- recording ----------------------------------------------------------------------
+
+/// `GET /api/hearings/<id>/recording`: the recording's state for staff (parties may not
+/// have recordings): recording / sealed / interrupted, its span, size and whether it
+/// verifies.
+pub async fn recording_status(
+    State(app): State<App>,
+    Auth(who): Auth,
+    ApiPath(hearing): ApiPath<i64>,
+) -> AppResult<Json<Value>> {
+    use crate::recording::{seal, verify, writer};
+    if who.staff().is_none() {
+        return Err(AppError::forbidden());
+    }
+    let mut tx = app.db.write().await?;
+    let case_id = hearing_case(&mut tx, &who, hearing).await?;
+    tx.audit(
+        AuditEntry::new(&who, "recording.status_read", format!("hearing:{hearing}")).case(case_id),
+    )
+    .await?;
+    tx.commit().await?;
+    let dir = writer::hearing_dir(&app.config.recordings_dir, case_id, hearing);
+    let out = tokio::task::spawn_blocking(move || {
+        if !dir.exists() {
+            return json!({"hearing_id": hearing, "status": "none"});
+        }
+        let chain = writer::read_chain(&dir);
+        let manifest: Option<Value> = std::fs::read(dir.join(seal::MANIFEST))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        let open = dir.join(writer::OPEN_MARKER).exists();
+        let status = match (&manifest, open) {
+            (_, true) => "recording",
+            (Some(m), false) if m["complete"] == true => "sealed",
+            (Some(_), false) => "interrupted",
+            (None, false) => "unsealed",
+        };
+        let (first, last) = (
+            chain.first().map_or(0, |c| c.first_us),
+            chain.last().map_or(0, |c| c.last_us),
+        );
+        let verification = manifest.as_ref().map(|_| {
+            let r = verify::verify_dir(&dir);
+            json!({"ok": r.problems.is_empty(), "problems": r.problems})
+        });
+        json!({
+            "hearing_id": hearing,
+            "status": status,
+            "segments": chain.len(),
+            "bytes": chain.iter().map(|c| c.size).sum::<u64>(),
+            "duration_s": (last.saturating_sub(first)) as f64 / 1e6,
+            "tracks": manifest.as_ref().map(|m| m["tracks"].as_array().map_or(0, |t| t.len())),
+            "interruptions": manifest.as_ref().map(|m| m["interruptions"].clone()),
+            "verification": verification,
+        })
+    })
+    .await
+    .map_err(anyhow::Error::from)?;
+    Ok(Json(out))
+}

@@ -81,6 +81,10 @@ pub fn router(app: App, https: bool) -> Router {
         .route("/api/hearings/{id}/control", post(hearing_room::control))
         .route("/api/hearings/{id}/events", get(hearing_room::events))
         .route(
+            "/api/hearings/{id}/recording",
+            get(hearing_room::recording_status),
+        )
+        .route(
             "/api/hearings/{id}/exhibits",
             get(hearing_room::list_exhibits)
                 .post(hearing_room::upload_exhibit)

@@ -112,6 +112,8 @@ async fn main() {
         .env("YUNTING_MEDIA_UDP_ADDR", "127.0.0.1:0")
         .env("YUNTING_MEDIA_TCP_ADDR", "127.0.0.1:0")
         .env("RUST_LOG", "warn")
+        // Recording is on unless YUNTING_RECORDING=off is set for the run (on/off comparison).
+        .env("YUNTING_RECORDINGS_DIR", dir.path().join("recordings"))
         .stdout(Stdio::null())
         .spawn()
         .unwrap();

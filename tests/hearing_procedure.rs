@@ -658,3 +658,78 @@ async fn an_observer_receives_but_sends_nothing_and_a_witness_waits_to_be_called
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_deny_with_a_reason_or_ask_to_verify_again() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let (srv, demo) = server_with(&[]).await;
+    let hearing = demo["hearing"]["id"].as_i64().unwrap();
+    let clerk = srv.staff(&demo, "clerk").await;
+    let url = format!(
+        "{}/ws/hearing/{hearing}",
+        srv.base.replacen("http", "ws", 1)
+    );
+    for (role, cmd, expect) in [
+        (
+            "applicant",
+            json!({"do": "deny", "reason": "非本案当事人"}),
+            "denied",
+        ),
+        (
+            "respondent",
+            json!({"do": "reverify"}),
+            "reverify_requested",
+        ),
+    ] {
+        let party = srv.ready_party(&demo, role, hearing).await;
+        let mut req = url.clone().into_client_request().unwrap();
+        req.headers_mut().insert(
+            "authorization",
+            format!("Bearer {}", token(&party)).parse().unwrap(),
+        );
+        let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+        ws.send(Message::Text(json!({"type": "join"}).to_string().into()))
+            .await
+            .unwrap();
+        let mut cmd = cmd;
+        cmd["seat"] = json!(seat_of(&demo, role));
+        let mut seen_waiting = false;
+        let reply = loop {
+            let Some(Ok(Message::Text(t))) = ws.next().await else {
+                panic!("closed early")
+            };
+            let v: Value = serde_json::from_str(&t).unwrap();
+            if v["type"] == "waiting" {
+                seen_waiting = true;
+                let (s, b) = control(&clerk, hearing, cmd.clone()).await;
+                assert_eq!(s, StatusCode::OK, "{b}");
+            }
+            if v["type"] == expect {
+                break v;
+            }
+        };
+        assert!(seen_waiting);
+        if expect == "denied" {
+            assert_eq!(reply["reason"], "非本案当事人");
+        } else {
+            // The party's session is over: the identity check starts again.
+            assert_eq!(
+                party.get("/api/party/hearing").await.0,
+                StatusCode::UNAUTHORIZED
+            );
+        }
+    }
+    let (_, ev) = clerk.get(&format!("/api/hearings/{hearing}/events")).await;
+    let kinds: Vec<&str> = ev["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"hearing.deny") && kinds.contains(&"hearing.reverify"),
+        "{kinds:?}"
+    );
+}

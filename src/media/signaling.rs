@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 /// Largest text frame accepted from a client (an SDP offer with simulcast is ~10 KB).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
-pub const MAX_SDP_BYTES: usize = 32 * 1024;
+/// A long hearing adds an m-line per forwarded track (inactive ones are not yet reused);
+/// Chrome repeats its codec list on each, about 2 KB per m-line.
+pub const MAX_SDP_BYTES: usize = 60 * 1024;
 pub const MAX_CANDIDATE_BYTES: usize = 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

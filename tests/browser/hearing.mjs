@@ -1,8 +1,14 @@
 // Browser test of the hearing procedure (issue 4) against a running `yunting serve --dev`:
 // the presiding arbitrator runs the hearing from the chair console (desktop); the applicant
 // goes through the phone page (identity, SMS code, device check, discipline, waiting room)
-// and is admitted; the respondent joins too; the chair moves through every phase, pauses,
-// mutes, shows an exhibit, holds a caucus with the applicant side and ends the hearing.
+// and is admitted; the respondent joins too; the chair shares its screen (the phones see a
+// live 屏幕共享 tile), the phone room is checked in landscape (844×390), the witness goes
+// through the phone steps, waits (请等待传唤), is called and dismissed; the chair moves
+// through every phase, pauses, mutes, shows an exhibit, holds a caucus with the applicant
+// side and ends the hearing.
+// Screen capture: Debian's headless Chromium with --use-fake-ui-for-media-stream and
+// --use-fake-device-for-media-stream answers getDisplayMedia with a fake screen (no
+// canvas stand-in).
 // Real Chromium, real WebRTC through the SFU, Debian's chromium (never downloads one).
 //
 //   YT_BASE=http://127.0.0.1:18080 YT_DEMO=/path/demo.json node tests/browser/hearing.mjs
@@ -77,6 +83,7 @@ const counterNumber = demo.counterclaim && demo.counterclaim.number;
 const arbitrator = (demo.staff || []).find((s) => s.role === 'arbitrator' || s.username === 'arbitrator');
 const applicantInv = (demo.invitations || []).find((i) => i.role === 'applicant');
 const respondentInv = (demo.invitations || []).find((i) => i.role === 'respondent');
+const witnessInv = (demo.invitations || []).find((i) => i.role === 'witness');
 
 function tokenOf(inv) {
   const m = /\/j\/([^/?#]+)\/?$/.exec(new URL(inv.url).pathname);
@@ -203,6 +210,54 @@ async function at360(page, name) {
   await shot(page, `${name}-360`);
   await page.setViewportSize({ width: 390, height: 844 });
   await sleep(100);
+}
+
+/** The same page in landscape (844×390): no horizontal scroll; screenshot; back to 390×844. */
+async function landscape(page, name, { keep = false } = {}) {
+  await page.setViewportSize({ width: 844, height: 390 });
+  await sleep(300);
+  await noHorizontalScroll(page, `${name} in landscape`);
+  await shot(page, `${name}-landscape`);
+  if (!keep) {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await sleep(100);
+  }
+}
+
+/** A live 屏幕共享 tile: first in the grid, labelled, its video playing and advancing. */
+async function screenTileLive(page, who, name) {
+  try {
+    await page.waitForFunction(() => {
+      const el = document.querySelector('.screen-tile');
+      return el && !el.hidden && el.querySelector('video').videoWidth > 0;
+    }, null, { timeout: TIMEOUT, polling: 250 });
+  } catch (_) {
+    const st = await page.evaluate(() => ({ share: window.__yt.screenShare, tile: window.__yt.screenTile, state: window.__yt.state, videos: window.__yt.videoTracks })).catch(() => null);
+    throw new Error(`${who}: no live 屏幕共享 tile: ${JSON.stringify(st)}`);
+  }
+  const before = await page.evaluate(() => document.querySelector('.screen-tile video').currentTime);
+  await sleep(1500);
+  const info = await page.evaluate(() => {
+    const el = document.querySelector('.screen-tile');
+    const v = el.querySelector('video');
+    const visible = [...el.parentElement.children].filter((c) => !c.hidden);
+    return { t: v.currentTime, w: v.videoWidth, h: v.videoHeight, paused: v.paused, label: el.querySelector('.tile-label').textContent, first: visible[0] === el };
+  });
+  assert(!info.paused && info.t > before + 0.5, `${who}: the shared screen does not play (currentTime ${before} → ${info.t}, paused ${info.paused})`);
+  assert(info.label === '屏幕共享 · ' + name, `${who}: the screen tile is labelled “${info.label}”`);
+  assert(info.first, `${who}: the screen tile is not first in the grid`);
+  return info;
+}
+
+/** The camera tile of a role still shows a camera (4:3 fake camera), not the screen. */
+async function cameraTileOk(page, role, who) {
+  const c = await page.evaluate((role) => {
+    const el = [...document.querySelectorAll('.tile')].find((x) => x.dataset.role === role);
+    const v = el && el.querySelector('video');
+    return v ? { w: v.videoWidth, h: v.videoHeight } : null;
+  }, role);
+  assert(c && c.w > 0, `${who}: the ${role} camera tile has no picture: ${JSON.stringify(c)}`);
+  assert(Math.abs(c.w / c.h - 4 / 3) < 0.1, `${who}: the ${role} tile shows ${c.w}×${c.h}, not the 4:3 camera`);
 }
 
 async function mainText(page) {
@@ -429,6 +484,157 @@ async function main() {
       await shot(chair, 'chair-three');
     });
 
+    // ------------------------------------------------------------ screen sharing
+    await check('screen sharing: the chair shares its screen; the phones show a live 屏幕共享 tile first; stopping removes it', async () => {
+      assert(await app.locator('.ctl-screen').isHidden(), 'the phone shows a 共享屏幕 button');
+      const btn = chair.locator('.ctl-screen');
+      await btn.waitFor({ state: 'visible' });
+      assert((await btn.innerText()).includes('共享屏幕'), `chair share button says ${await btn.innerText()}`);
+      await btn.click();
+      await chair.waitForFunction(() => window.__yt.sharing === true, null, { timeout: 8000 })
+        .catch(() => { throw new Error('the chair is not sharing after the click'); });
+      await chair.locator('.share-bar').waitFor({ state: 'visible' });
+      const ss = await app.evaluate(() => window.__yt.screenShare);
+      for (const [pg, who] of [[app, 'applicant'], [resp, 'respondent']]) {
+        await pg.waitForFunction((pid) => (window.__yt.screenShare || {}).participant_id === pid, ids.chair, { timeout: 8000 })
+          .catch(() => { throw new Error(`${who}: hearing_state.screen_share does not name the chair`); });
+        const info = await screenTileLive(pg, who, arbitrator.display_name);
+        await cameraTileOk(pg, 'presiding_arbitrator', who);
+        if (who === 'applicant') console.log(`  # ${who} receives the screen at ${info.w}×${info.h}; screen_share ${JSON.stringify(ss)}`);
+      }
+      await waitLiveTiles(app, ['presiding_arbitrator', 'respondent'], 'applicant while the chair shares');
+      assert((await chair.locator('.chip-screen').innerText()).includes(arbitrator.display_name), 'chair console lacks the 屏幕共享 chip');
+      await noHorizontalScroll(app, 'room with a shared screen');
+      await shot(app, 'party-screen-share');
+      await at360(app, 'party-screen-share');
+      await landscape(app, 'party-screen-share');
+      await shot(resp, 'respondent-screen-share');
+      await shot(chair, 'chair-screen-share');
+      await btn.click();
+      for (const [pg, who] of [[app, 'applicant'], [resp, 'respondent']]) {
+        await pg.locator('.screen-tile').waitFor({ state: 'hidden', timeout: 8000 })
+          .catch(() => { throw new Error(`${who}: the 屏幕共享 tile stays after the chair stopped`); });
+      }
+      assert(await chair.evaluate(() => window.__yt.sharing === false && !window.__yt.screenShare), 'the chair still shares');
+      await waitLiveTiles(app, ['presiding_arbitrator', 'respondent'], 'applicant after the share');
+      await cameraTileOk(app, 'presiding_arbitrator', 'applicant after the share');
+      await shot(app, 'party-screen-stopped');
+    });
+
+    await check('screen sharing again; the browser’s own “stop sharing” (track ended) ends it everywhere', async () => {
+      await chair.locator('.ctl-screen').click();
+      await chair.waitForFunction(() => window.__yt.sharing === true, null, { timeout: 8000 });
+      await screenTileLive(app, 'applicant (second share)', arbitrator.display_name).catch(async (err) => {
+        const d = await chair.evaluate(async () => {
+          const pc = window.__yt.pc;
+          const out = [];
+          (await pc.getStats()).forEach((r) => { if (r.type === 'outbound-rtp' && r.kind === 'video') out.push([r.mid, r.ssrc, r.packetsSent, r.framesEncoded]); });
+          return { sig: pc.signalingState, needOffer: window.__yt.needOffer, tr: pc.getTransceivers().map((t) => [t.mid, t.direction, t.currentDirection, t.sender.track && t.sender.track.label]), out };
+        });
+        throw new Error(err.message + ' | chair: ' + JSON.stringify(d));
+      });
+      await cameraTileOk(app, 'presiding_arbitrator', 'applicant (second share)');
+      await chair.evaluate(() => window.__yt.screenTrack.dispatchEvent(new Event('ended')));
+      await app.locator('.screen-tile').waitFor({ state: 'hidden', timeout: 8000 })
+        .catch(() => { throw new Error('the 屏幕共享 tile stays after the capture ended'); });
+      await chair.waitForFunction(() => window.__yt.sharing === false && !window.__yt.screenShare, null, { timeout: 8000 })
+        .catch(() => { throw new Error('the chair still shares after the capture ended'); });
+      assert((await chair.locator('.ctl-screen').innerText()).includes('共享屏幕'), 'the chair button does not offer 共享屏幕 again');
+    });
+
+    await check('landscape (844×390): the party room has no horizontal scroll and keeps the tiles and the controls on screen', async () => {
+      await app.setViewportSize({ width: 844, height: 390 });
+      await sleep(400);
+      await noHorizontalScroll(app, 'room in landscape');
+      const lay = await app.evaluate(() => {
+        const ctl = document.querySelector('.controls').getBoundingClientRect();
+        const tiles = [...document.querySelectorAll('.tile')].filter((t) => !t.hidden).map((t) => t.getBoundingClientRect());
+        return { ctlTop: ctl.top, ctlH: ctl.height, vh: innerHeight, firstTileTop: tiles.length ? tiles[0].top : null, firstTileH: tiles.length ? tiles[0].height : null };
+      });
+      assert(lay.ctlTop + lay.ctlH <= lay.vh + 1 && lay.ctlH < lay.vh / 3, `the control bar takes ${lay.ctlH}px of ${lay.vh}px`);
+      assert(lay.firstTileTop !== null && lay.firstTileTop < lay.ctlTop, `the first tile starts below the control bar: ${JSON.stringify(lay)}`);
+      await shot(app, 'party-room-landscape');
+      await app.setViewportSize({ width: 390, height: 844 });
+      await sleep(100);
+    }, { independent: true });
+
+    // ------------------------------------------------------------ the witness
+    const wit = witnessInv ? await (await mk(phone)).newPage() : null;
+    if (wit) { watch(wit, 'witness', errors); debugPages.witness = wit; }
+    await check('witness: identity, SMS code, device check and discipline on the phone (each step also in landscape)', async () => {
+      assert(witnessInv, 'demo JSON lacks the witness invitation');
+      await wit.goto(`${BASE}/j/${tokenOf(witnessInv)}`);
+      await wit.locator('input[name=name]').waitFor({ state: 'visible' });
+      await shot(wit, 'witness-identity');
+      await landscape(wit, 'witness-identity');
+      const before = await outboxFor(witnessInv.phone);
+      const beforeId = before.length ? Number(before[0].id) || 0 : -Infinity;
+      await wit.locator('input[name=name]').fill(witnessInv.name);
+      await wit.locator('input[name=id_last6]').fill(witnessInv.id_last6);
+      await wit.locator('form button[type=submit]').tap();
+      await wit.locator('input[name=code]').waitFor({ state: 'visible' });
+      await landscape(wit, 'witness-code');
+      await wit.locator('input[name=code]').fill(await newCodeFor(witnessInv.phone, beforeId));
+      await wit.locator('form button[type=submit]').tap();
+      await wit.locator('[data-step="device"]').waitFor({ state: 'visible' });
+      await landscape(wit, 'witness-device-start');
+      await wit.locator('.check-start').tap();
+      await wit.locator('.verdict[data-verdict]').waitFor({ state: 'visible', timeout: 30000 });
+      const verdict = await wit.evaluate(() => document.querySelector('.verdict').dataset.verdict);
+      assert(verdict === 'good', `witness device check verdict ${verdict}`);
+      await shot(wit, 'witness-device-done');
+      await landscape(wit, 'witness-device-done');
+      await wit.locator('.check-next').tap();
+      await wit.locator('[data-step="discipline"]').waitFor({ state: 'visible' });
+      await landscape(wit, 'witness-discipline');
+      await wit.locator('.ack-check').tap();
+      await wit.locator('.ack-submit').tap();
+      await wit.waitForURL(`**/room/${hearingId}`);
+    });
+
+    await check('witness: waits in the waiting room with 请等待传唤 (also in landscape); the chair sees the witness waiting', async () => {
+      await wit.locator('[data-screen="waiting"][data-reason="witness"]').waitFor({ state: 'visible' });
+      const w = await mainText(wit);
+      assert(w.includes('候审室') && w.includes('请等待传唤'), `witness waiting room says: ${w}`);
+      assert(w.includes(RECORDING_NOTICE), 'witness waiting room lacks the recording notice');
+      await noHorizontalScroll(wit, 'witness waiting room');
+      await shot(wit, 'witness-waiting');
+      await landscape(wit, 'witness-waiting');
+      const entry = chair.locator('.waiting-entry[data-role="witness"]');
+      await entry.waitFor({ state: 'visible' });
+      assert((await entry.innerText()).includes(witnessInv.name), 'the waiting entry lacks the witness name');
+      assert(await entry.locator('.btn-call-witness').isVisible(), 'no 传唤证人 button for the witness');
+      await shot(chair, 'chair-witness-waiting');
+    });
+
+    await check('witness: the chair calls the witness (传唤证人); witness and chair see each other', async () => {
+      await chair.locator('.waiting-entry[data-role="witness"] .btn-call-witness').click();
+      await waitLiveTiles(wit, ['presiding_arbitrator'], 'witness');
+      await waitLiveTiles(chair, ['witness'], 'chair');
+      const t = await visibleLive(wit);
+      assert(t.some((x) => x.label === '首席仲裁员 · ' + arbitrator.display_name), `the witness sees no 首席仲裁员 tile: ${JSON.stringify(t)}`);
+      const c = await visibleLive(chair);
+      assert(c.some((x) => x.label === '证人 · ' + witnessInv.name), `the chair sees no 证人 tile: ${JSON.stringify(c)}`);
+      await chair.locator('.participant-entry[data-role="witness"][data-presence="present"]').waitFor({ state: 'visible', timeout: 8000 });
+      await noHorizontalScroll(wit, 'witness in the room');
+      await shot(wit, 'witness-called');
+      await landscape(wit, 'witness-called');
+      await shot(chair, 'chair-witness-called');
+    });
+
+    await check('witness: the chair dismisses the witness (证人退庭); the witness is back in the waiting room', async () => {
+      await chair.locator('.participant-entry[data-role="witness"] .btn-dismiss-witness').click();
+      await wit.locator('[data-screen="waiting"][data-reason="witness"]').waitFor({ state: 'visible', timeout: 10000 })
+        .catch(() => { throw new Error('the witness did not go back to the waiting room'); });
+      assert((await mainText(wit)).includes('请等待传唤'), 'the dismissed witness does not see 请等待传唤');
+      assert(await wit.evaluate(() => !window.__yt.localStream), 'the dismissed witness still has the camera open');
+      await chair.waitForFunction((name) => ![...document.querySelectorAll('.tile')].some((el) => !el.hidden && el.dataset.role === 'witness'), witnessInv.name, { timeout: 8000 })
+        .catch(() => { throw new Error('the chair still shows the witness tile'); });
+      await chair.locator('.waiting-entry[data-role="witness"]').waitFor({ state: 'visible', timeout: 8000 });
+      await shot(wit, 'witness-dismissed');
+      await shot(chair, 'chair-witness-dismissed');
+    });
+
     await check('raise hand and a help message reach the chair console', async () => {
       await app.locator('.ctl-hand').tap();
       await chair.locator('.participant-entry[data-role="applicant"][data-hand="1"]').waitFor({ state: 'visible', timeout: 8000 });
@@ -528,7 +734,7 @@ async function main() {
     await check('closing: the chair ends the hearing (闭庭); the parties see 庭审已结束', async () => {
       await chair.locator('.btn-next-phase').click();
       await chair.locator('form[data-form="end-next"] .chair-form-submit').click();
-      for (const [pg, who] of [[app, 'applicant'], [resp, 'respondent']]) {
+      for (const [pg, who] of [[app, 'applicant'], [resp, 'respondent'], ...(wit ? [[wit, 'witness']] : [])]) {
         await pg.locator('[data-screen="ended"]').waitFor({ state: 'visible', timeout: 10000 })
           .catch(() => { throw new Error(`${who} did not see the ended screen`); });
         const t = await mainText(pg);

@@ -205,6 +205,7 @@ export function createChairConsole(ctx) {
     if (hs.paused) flags.push(h('span', { class: 'chip chip-warn' }, t('room.paused')));
     if (hs.locked) flags.push(h('span', { class: 'chip' }, t('room.locked')));
     if (hs.caucus) flags.push(h('span', { class: 'chip' }, t('room.caucus_on')));
+    if (hs.screen_share) flags.push(h('span', { class: 'chip chip-screen', dataset: { seat: hs.screen_share.seat || '' } }, t('chair.screen_share', { name: hs.screen_share.name || '—' })));
     return section('hearing', t('chair.hearing'), [flags.length ? h('div', { class: 'chair-flags' }, flags) : null, parts]);
   }
 

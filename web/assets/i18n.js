@@ -485,6 +485,18 @@ const zh = {
   'room.chair_released_audio': '主持人已允许您打开麦克风',
   'room.chair_released_video': '主持人已允许您打开摄像头',
   'room.audio_only_advised': '根据设备检测结果，您将以仅语音方式参加。',
+  'room.share_screen': '共享屏幕',
+  'room.share_stop': '停止共享',
+  'room.share_start_title': '向所有参加人共享您的屏幕或窗口',
+  'room.share_busy': '{name} 正在共享屏幕，暂不能共享',
+  'room.share_busy_short': '已有人在共享屏幕',
+  'room.share_failed': '无法共享屏幕：{reason}',
+  'room.share_cancelled': '已取消共享屏幕。',
+  'room.sharing': '您正在共享屏幕，所有参加人都能看到。',
+  'room.share_started': '{name} 开始共享屏幕',
+  'room.share_stopped': '屏幕共享已结束',
+  'room.screen_tile': '屏幕共享 · {name}',
+  'room.screen_waiting': '正在接收共享画面…',
 
   // chair console
   'chair.title': '主持控制台',
@@ -560,6 +572,7 @@ const zh = {
   'chair.image': '图片',
   'chair.refresh': '刷新',
   'chair.not_connected': '未连接到服务器，操作未发送。',
+  'chair.screen_share': '屏幕共享：{name}',
 };
 
 const en = {
@@ -1033,6 +1046,18 @@ const en = {
   'room.chair_released_audio': 'The chair allows you to unmute',
   'room.chair_released_video': 'The chair allows you to turn on your camera',
   'room.audio_only_advised': 'Following the device check, you take part with audio only.',
+  'room.share_screen': 'Share screen',
+  'room.share_stop': 'Stop sharing',
+  'room.share_start_title': 'Share your screen or a window with everyone',
+  'room.share_busy': '{name} is sharing their screen; you cannot share now',
+  'room.share_busy_short': 'Someone is sharing their screen',
+  'room.share_failed': 'Cannot share the screen: {reason}',
+  'room.share_cancelled': 'Screen sharing cancelled.',
+  'room.sharing': 'You are sharing your screen; everyone can see it.',
+  'room.share_started': '{name} started sharing their screen',
+  'room.share_stopped': 'Screen sharing has ended',
+  'room.screen_tile': 'Screen · {name}',
+  'room.screen_waiting': 'Receiving the shared screen…',
 
   // chair console
   'chair.title': 'Chair console',
@@ -1108,6 +1133,7 @@ const en = {
   'chair.image': 'image',
   'chair.refresh': 'Refresh',
   'chair.not_connected': 'Not connected: nothing was sent.',
+  'chair.screen_share': 'Screen shared by {name}',
 };
 
 const DICTS = { zh, en };

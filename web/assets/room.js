@@ -14,6 +14,16 @@
 // Hearing procedure (issue 4): parties join into the waiting room (候审室) and get media
 // only after `admitted`/`joined`; everyone sees the phase banner, pause/lock/caucus state
 // and the exhibit on show; staff get the chair console (chair.js) from `roster`.
+//
+// Screen sharing: on a wide screen with getDisplayMedia, 共享屏幕 captures a screen or
+// window, asks the server (`screen_share` active:true), and once `hearing_state.screen_share`
+// names us adds the capture as an extra video track and offers again. Stopping (the button
+// or the browser's own “stop sharing”) removes the track, offers again and sends
+// active:false. Receivers keep every remote video track of a participant in arrival order:
+// the first is the camera (its tile); a later one (or one that arrives while that
+// participant is sharing and has no camera yet) is an extra track, and the newest extra
+// track of the participant `hearing_state.screen_share` names fills the large
+// “屏幕共享 · 姓名” tile at the head of the grid.
 
 import { t, label, onLangChange, pickMessage, joinList, fmtDateTime } from './i18n.js';
 import { h, replace, api, ApiError, errorText, langButton, partyLink } from './common.js';
@@ -73,6 +83,10 @@ const S = {
   speaking: new Set(),
   lastSpoke: new Map(),
   sheetOpen: false,
+  // screen sharing
+  screen: null, // our own share: { stream, track, sender, confirmed }
+  needOffer: false, // an offer is due once the current negotiation settles
+  remoteOffers: 0, // server offers applied to the current peer connection
   // The chair console starts open where it has its own column, closed (a drawer) elsewhere.
   chairHidden: !(window.matchMedia && window.matchMedia('(min-width: 1100px)').matches),
 };
@@ -91,6 +105,8 @@ let chair = null; // the chair console, for staff
 const hook = {};
 Object.defineProperty(hook, 'pc', { get: () => S.pc, enumerable: false });
 Object.defineProperty(hook, 'localStream', { get: () => S.localStream, enumerable: false });
+/** Our screen capture while sharing (tests end it as the browser's “stop sharing” would). */
+Object.defineProperty(hook, 'screenTrack', { get: () => (S.screen ? S.screen.track : null), enumerable: false });
 /** Simulate a network drop (support and tests): close the socket without `leave`. */
 hook.dropSocket = () => { if (S.ws) S.ws.close(); };
 window.__yt = hook;
@@ -124,6 +140,14 @@ function expose() {
   hook.visible = [...S.participants.entries()].filter(([, p]) => !p.tile.hidden).map(([pid]) => pid);
   hook.speaking = [...S.speaking];
   hook.screenReason = S.screenReason;
+  hook.screenShare = hs.screen_share || null;
+  hook.signaling = S.pc ? S.pc.signalingState : null;
+  hook.needOffer = S.needOffer;
+  hook.videoTracks = Object.fromEntries([...S.participants.entries()].map(([pid, p]) => [pid, (p.videos || []).map((v) => ({ role: v.role, state: v.track.readyState, muted: v.track.muted }))]));
+  hook.sharing = !!(S.screen && S.screen.confirmed);
+  hook.canShare = canShare();
+  hook.screenTile = ui.screenTile && ui.screenTile.isConnected && !ui.screenTile.hidden
+    ? { participantId: ui.screenTile.dataset.participantId || null, live: (ui.screenTile.video || {}).videoWidth > 0 } : null;
 }
 
 // ------------------------------------------------------------------ icons (static SVG)
@@ -136,6 +160,8 @@ const ICONS = {
   leave: ['M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4', 'M16 17l5-5-5-5', 'M21 12H9'],
   hand: ['M18 11V6a2 2 0 0 0-4 0v5', 'M14 10V4a2 2 0 0 0-4 0v6', 'M10 10.5V6a2 2 0 0 0-4 0v8', 'M18 8a2 2 0 1 1 4 0v6a8 8 0 0 1-8 8h-2c-2.8 0-4.5-.86-5.99-2.34l-3.6-3.6a2 2 0 0 1 2.83-2.82L7 15'],
   more: ['M12 13a1 1 0 1 0 0-2 1 1 0 0 0 0 2z', 'M19 13a1 1 0 1 0 0-2 1 1 0 0 0 0 2z', 'M5 13a1 1 0 1 0 0-2 1 1 0 0 0 0 2z'],
+  screen: ['M3 4h18a1 1 0 0 1 1 1v11a1 1 0 0 1-1 1H3a1 1 0 0 1-1-1V5a1 1 0 0 1 1-1z', 'M8 21h8', 'M12 17v4'],
+  screenOff: ['M3 4h18a1 1 0 0 1 1 1v11a1 1 0 0 1-1 1H3a1 1 0 0 1-1-1V5a1 1 0 0 1 1-1z', 'M8 21h8', 'M12 17v4', 'M9 8l6 6', 'M15 8l-6 6'],
   gavel: ['M14 13l-7.5 7.5a2.12 2.12 0 0 1-3-3L11 10', 'M16 16l6-6', 'M8 8l6-6', 'M9 7l8 8', 'M21 11l-8-8'],
 };
 
@@ -351,10 +377,13 @@ function renderRoom() {
   ui.handBtn = h('button', { type: 'button', class: 'ctl ctl-hand', onclick: toggleHand });
   ui.moreBtn = h('button', { type: 'button', class: 'ctl ctl-more', 'aria-expanded': 'false', 'aria-controls': 'room-sheet', onclick: toggleSheet });
   ui.chairBtn = h('button', { type: 'button', class: 'ctl ctl-chair', 'aria-controls': 'chair-console', onclick: toggleChair, hidden: true });
+  ui.shareBtn = h('button', { type: 'button', class: 'ctl ctl-screen', onclick: toggleShare, hidden: true });
+  ui.shareBar = h('div', { class: 'share-bar', role: 'status', hidden: true });
+  if (!ui.screenTile) ui.screenTile = makeScreenTile();
   ui.leaveBtn = h('button', { type: 'button', class: 'ctl ctl-leave', onclick: onLeaveTap });
   ui.toast = h('div', { class: 'room-toast', role: 'status', 'aria-live': 'polite', hidden: true });
   ui.controls = h('nav', { class: 'controls', 'aria-label': t('room.title') },
-    h('div', { class: 'controls-inner' }, ui.local, ui.micBtn, ui.camBtn, ui.handBtn, ui.moreBtn, ui.chairBtn, ui.leaveBtn));
+    h('div', { class: 'controls-inner' }, ui.local, ui.micBtn, ui.camBtn, ui.shareBtn, ui.handBtn, ui.moreBtn, ui.chairBtn, ui.leaveBtn));
   ui.sheet = h('div', { class: 'room-sheet', id: 'room-sheet', hidden: true, role: 'dialog', 'aria-labelledby': 'sheet-title' });
   if (!chair) {
     chair = createChairConsole({
@@ -375,6 +404,7 @@ function renderRoom() {
     ui.phaseBar,
     ui.pauseBar,
     ui.caucusBar,
+    ui.shareBar,
     ui.status,
     ui.notice,
     ui.layout,
@@ -384,6 +414,7 @@ function renderRoom() {
   // Tiles of a room built before (waiting room → room): put them back in order.
   const ps = [...S.participants.values()].sort((x, y) => roleRank(x.info.role) - roleRank(y.info.role) || x.seq - y.seq);
   for (const p of ps) ui.tiles.insertBefore(p.tile, ui.empty);
+  ui.tiles.insertBefore(ui.screenTile, ui.tiles.firstChild);
   relabel();
 }
 
@@ -416,6 +447,7 @@ function relabel() {
   updateNotices();
   updateHearing();
   for (const p of S.participants.values()) updateTile(p);
+  updateScreenTile();
   updateTileCount();
   if (S.sheetOpen) renderSheet();
 }
@@ -441,6 +473,7 @@ function applyVisibility() {
     p.tile.hidden = hide;
     p.tile.audio.muted = hide;
   }
+  updateScreenTile();
   updateTileCount();
   expose();
 }
@@ -506,19 +539,30 @@ function renderExhibit(x) {
       h('strong', { class: 'exhibit-name' }, x.name || ('#' + x.id))),
     pdf
       ? h('a', { class: 'btn btn-primary exhibit-link', href: url, target: '_blank', rel: 'noopener' }, t('room.exhibit_open_pdf'))
-      : h('a', { href: url, target: '_blank', rel: 'noopener', class: 'exhibit-img-link' }, h('img', { class: 'exhibit-img', src: url, alt: x.name || t('room.exhibit') })));
+      : h('a', { href: url, target: '_blank', rel: 'noopener', class: 'exhibit-img-link' }, h('img', { class: 'exhibit-img', src: url, alt: x.name || t('room.exhibit'), onload: () => measureBars() })));
   ui.exhibit.dataset.exhibitId = String(x.id);
   ui.exhibit.hidden = false;
 }
 
-/** The fixed chair column sits between the top bar and the control bar. */
+/**
+ * The fixed chair column sits between the top bar and the control bar; the tiles get the
+ * height between their top and the control bar (--stage-h, used on short landscape
+ * screens and for the shared screen).
+ */
 function measureBars() {
   const top = document.querySelector('.topbar');
   const root = document.documentElement.style;
   if (top) root.setProperty('--topbar-h', top.offsetHeight + 'px');
-  if (ui.controls && ui.controls.isConnected) root.setProperty('--controls-h', ui.controls.offsetHeight + 'px');
+  if (ui.controls && ui.controls.isConnected) {
+    root.setProperty('--controls-h', ui.controls.offsetHeight + 'px');
+    if (ui.tiles && ui.tiles.isConnected) {
+      const y = ui.tiles.getBoundingClientRect().top + window.scrollY;
+      const stage = Math.floor(window.innerHeight - y - ui.controls.offsetHeight - 8);
+      root.setProperty('--stage-h', Math.max(0, stage) + 'px');
+    }
+  }
 }
-window.addEventListener('resize', () => measureBars());
+window.addEventListener('resize', () => { measureBars(); updateShareControls(); });
 
 // ------------------------------------------------------------------ raise hand, help, exhibit upload (the “more” sheet)
 
@@ -635,6 +679,7 @@ function updateStatus() {
   }
   replace(ui.status, busy ? h('span', { class: 'spinner', 'aria-hidden': 'true' }) : null, parts);
   ui.status.hidden = !parts.length;
+  measureBars();
   ui.status.dataset.phase = S.phase;
   const stage = app.querySelector('.room');
   if (stage) stage.dataset.phase = S.phase;
@@ -644,6 +689,7 @@ function updateNotices() {
   if (!ui.notice) return;
   replace(ui.notice, S.notices.map((k) => h('p', { class: 'msg msg-warn', role: 'note' }, t(k))));
   ui.notice.hidden = !S.notices.length;
+  measureBars();
 }
 
 function addNotice(key) {
@@ -672,7 +718,9 @@ function setPhase(phase) {
   } else {
     if (was === 'waiting' || !ui.tiles || !ui.tiles.isConnected) renderRoom();
     updateStatus();
+    updateScreenTile();
     updateTileCount();
+    updateShareControls();
   }
   expose();
 }
@@ -724,6 +772,7 @@ function updateControls() {
   ui.leaveBtn.setAttribute('aria-label', t(confirming ? 'room.leave_confirm' : 'room.leave'));
   ui.local.hidden = !(v && S.camOn);
   ui.local.classList.toggle('audio-only', !v);
+  updateShareControls();
 }
 
 function toggleMic() {
@@ -869,6 +918,7 @@ function removeParticipant(pid) {
   p.tile.remove();
   for (const [track, owner] of S.trackOwner) if (owner === pid) S.trackOwner.delete(track);
   delete S.recvCodecs[pid];
+  updateScreenTile();
   updateTileCount();
   expose();
 }
@@ -877,8 +927,231 @@ function updateTileCount() {
   if (!ui.tiles) return;
   const n = [...S.participants.values()].filter((p) => !p.tile.hidden).length;
   ui.tiles.dataset.count = String(n);
-  ui.empty.hidden = n > 0 || S.phase !== 'joined';
+  const screen = !!(ui.screenTile && ui.screenTile.isConnected && !ui.screenTile.hidden);
+  ui.tiles.dataset.screen = screen ? '1' : '0';
+  ui.empty.hidden = n > 0 || screen || S.phase !== 'joined';
   ui.empty.textContent = S.hs && S.hs.caucus && S.participants.size ? t('room.caucus_on') : t('room.waiting_others');
+}
+
+// ------------------------------------------------------------------ screen sharing
+
+/** Desktop and tablet browsers that can capture the screen; not phones, not observers. */
+function canShare() {
+  if (!navigator.mediaDevices || typeof navigator.mediaDevices.getDisplayMedia !== 'function') return false;
+  if (!(window.matchMedia && window.matchMedia('(min-width: 720px) and (min-height: 500px)').matches)) return false;
+  return myRole() !== 'observer';
+}
+
+function sharerId() {
+  const ss = S.hs && S.hs.screen_share;
+  return ss && ss.participant_id ? String(ss.participant_id) : null;
+}
+
+function updateShareControls() {
+  if (!ui.shareBtn) return;
+  const mine = !!S.screen;
+  const other = sharerId() && sharerId() !== String(S.participantId) ? S.hs.screen_share : null;
+  ui.shareBtn.hidden = !mine && !canShare();
+  const key = mine ? 'room.share_stop' : 'room.share_screen';
+  replace(ui.shareBtn, icon(mine ? 'screenOff' : 'screen'), h('span', { class: 'ctl-text' }, t(key)));
+  ui.shareBtn.dataset.sharing = mine ? '1' : '0';
+  ui.shareBtn.setAttribute('aria-pressed', mine ? 'true' : 'false');
+  ui.shareBtn.disabled = !mine && (!!other || S.phase !== 'joined' || !S.pc);
+  const title = mine ? t('room.share_stop') : other ? t('room.share_busy', { name: other.name || '' }) : t('room.share_start_title');
+  ui.shareBtn.title = title;
+  ui.shareBtn.setAttribute('aria-label', mine ? t('room.share_stop') : t('room.share_screen'));
+  if (ui.shareBar) {
+    const on = !!(S.screen && S.screen.confirmed);
+    const was = !ui.shareBar.hidden;
+    ui.shareBar.hidden = !on;
+    if (on) {
+      replace(ui.shareBar,
+        h('span', { class: 'share-dot', 'aria-hidden': 'true' }),
+        h('span', null, t('room.sharing')),
+        h('button', { type: 'button', class: 'btn btn-small share-stop', onclick: () => stopShare() }, t('room.share_stop')));
+    }
+    if (on !== was) measureBars();
+  }
+}
+
+function toggleShare() {
+  if (S.screen) stopShare();
+  else startShare();
+}
+
+async function startShare() {
+  if (S.screen || !S.pc || S.phase !== 'joined') return;
+  const other = sharerId() && sharerId() !== String(S.participantId) ? S.hs.screen_share : null;
+  if (other) { toast(t('room.share_busy', { name: other.name || '' })); return; }
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15, max: 30 } }, audio: false });
+  } catch (err) {
+    log('getDisplayMedia:', err && err.name);
+    toast(err && err.name === 'NotAllowedError' ? t('room.share_cancelled') : t('room.share_failed', { reason: (err && (err.message || err.name)) || '?' }));
+    return;
+  }
+  const track = stream.getVideoTracks()[0];
+  if (!track) return;
+  if (S.screen || !S.pc || S.phase !== 'joined') { track.stop(); return; }
+  try { track.contentHint = 'detail'; } catch (_) { /* older browsers */ }
+  // The browser's own “stop sharing” ends the track.
+  track.addEventListener('ended', () => { if (S.screen && S.screen.track === track) stopShare(); });
+  S.screen = { stream, track, sender: null, confirmed: false };
+  if (!send({ type: 'screen_share', active: true })) {
+    S.screen = null;
+    track.stop();
+    toast(t('room.not_connected'));
+  }
+  updateShareControls();
+  expose();
+  // The track goes out once hearing_state names us (onHearingState → publishScreen).
+}
+
+/** hearing_state names us as the sharer: add the track and offer. */
+function publishScreen() {
+  const sc = S.screen;
+  if (!sc || sc.confirmed) return;
+  sc.confirmed = true;
+  updateShareControls();
+  expose();
+  S.sig = S.sig.then(async () => {
+    const pc = S.pc;
+    if (!pc || S.screen !== sc) return;
+    // Its own send-only m-line: addTrack would reuse a receiving transceiver the server
+    // opened for someone else's camera.
+    const tr = pc.addTransceiver(sc.track, { direction: 'sendonly', streams: [sc.stream] });
+    sc.sender = tr.sender;
+    if (WANT_CODEC === 'h264') preferH264(pc, tr);
+    await renegotiate(pc);
+  }).catch((err) => log('screen share:', err && (err.message || err)));
+}
+
+/** Stop our share: remove the track, offer again, tell the server. */
+function stopShare(opts = {}) {
+  const sc = S.screen;
+  if (!sc) return;
+  S.screen = null;
+  try { sc.track.stop(); } catch (_) { /* ignore */ }
+  updateShareControls();
+  expose();
+  if (opts.local) return; // the peer connection is going away anyway
+  S.sig = S.sig.then(async () => {
+    const pc = S.pc;
+    if (pc && sc.sender && pc.signalingState !== 'closed') {
+      try { pc.removeTrack(sc.sender); } catch (err) { log('removeTrack:', err && err.message); }
+      await renegotiate(pc);
+    }
+    if (!opts.silent) send({ type: 'screen_share', active: false });
+  }).catch((err) => log('stop sharing:', err && (err.message || err)));
+}
+
+/**
+ * Codecs the SFU forwards (docs: VP8 or H.264; Opus), in the browser's order. Chrome lists
+ * every codec it knows (VP9, AV1, H.265, RED, FEC…) on every m-line of an offer; with one
+ * m-line per remote track a re-offer soon passes the server's 32 KiB SDP limit.
+ */
+function sfuCodecs(kind) {
+  const caps = window.RTCRtpReceiver && RTCRtpReceiver.getCapabilities && RTCRtpReceiver.getCapabilities(kind);
+  if (!caps) return null;
+  const keep = kind === 'audio' ? /^audio\/opus$/i : /^video\/(vp8|h264|rtx)$/i;
+  let list = caps.codecs.filter((c) => keep.test(c.mimeType));
+  // H.264: the profile the SFU registers (constrained baseline, packetization-mode 1).
+  const h264 = (c) => /^video\/h264$/i.test(c.mimeType);
+  const best = list.filter((c) => h264(c) && /packetization-mode=1/.test(c.sdpFmtpLine || '') && /profile-level-id=42e01f/i.test(c.sdpFmtpLine || ''));
+  if (best.length) list = list.filter((c) => !h264(c) || best.includes(c));
+  return list.some((c) => !/rtx|telephone-event/i.test(c.mimeType)) ? list : null;
+}
+
+function trimCodecs(pc) {
+  for (const tr of pc.getTransceivers()) {
+    if (tr.stopped || tr.currentDirection === 'stopped' || typeof tr.setCodecPreferences !== 'function') continue;
+    const kind = tr.receiver && tr.receiver.track ? tr.receiver.track.kind : null;
+    if (!kind) continue;
+    // The camera and screen keep the H.264-only preference set for ?codec=h264.
+    if (WANT_CODEC === 'h264' && kind === 'video' && tr.sender && tr.sender.track) continue;
+    const codecs = sfuCodecs(kind);
+    if (!codecs) continue;
+    try { tr.setCodecPreferences(codecs); } catch (err) { log('setCodecPreferences:', err && err.message); }
+  }
+}
+
+/** A new offer from our side (tracks added or removed); deferred while one is in flight. */
+async function renegotiate(pc) {
+  if (pc !== S.pc) return;
+  if (pc.signalingState !== 'stable') { S.needOffer = true; return; }
+  S.needOffer = false;
+  trimCodecs(pc);
+  const offer = await pc.createOffer();
+  if (pc !== S.pc) return;
+  await pc.setLocalDescription(offer);
+  if (pc !== S.pc) return;
+  log('offer', pc.localDescription.sdp.length, 'bytes,', pc.getTransceivers().length, 'm-lines');
+  send({ type: 'offer', sdp: pc.localDescription.sdp });
+}
+
+function makeScreenTile() {
+  const video = h('video', { class: 'tile-video screen-video', playsinline: true, autoplay: true, muted: true });
+  video.muted = true;
+  const lab = h('span', { class: 'tile-label' });
+  const wait = h('div', { class: 'screen-wait' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), h('span', { class: 'screen-wait-text' }));
+  const tile = h('div', { class: 'screen-tile', hidden: true, role: 'region' },
+    video, wait, h('div', { class: 'tile-bar' }, lab));
+  tile.video = video;
+  tile.labelEl = lab;
+  tile.waitText = wait.querySelector('.screen-wait-text');
+  const live = () => {
+    if (video.videoWidth > 0) tile.dataset.live = '1';
+    expose();
+  };
+  video.addEventListener('resize', live);
+  video.addEventListener('loadeddata', live);
+  video.addEventListener('playing', live);
+  return tile;
+}
+
+/** The extra (non-camera) video track of a participant: the newest one. */
+function screenTrackOf(p) {
+  const extra = (p.videos || []).filter((v) => v.role === 'extra' && v.track.readyState !== 'ended');
+  return extra.length ? extra[extra.length - 1].track : null;
+}
+
+/** Show or hide the large 屏幕共享 tile after hearing_state, tracks or caucus change. */
+function updateScreenTile() {
+  const tile = ui.screenTile;
+  if (!tile || !ui.tiles) return;
+  if (!tile.isConnected) ui.tiles.insertBefore(tile, ui.tiles.firstChild);
+  else if (ui.tiles.firstChild !== tile) ui.tiles.insertBefore(tile, ui.tiles.firstChild);
+  const ss = S.hs && S.hs.screen_share;
+  const pid = sharerId();
+  const p = pid && pid !== String(S.participantId) ? S.participants.get(pid) : null;
+  const track = p && S.phase === 'joined' ? screenTrackOf(p) : null;
+  const show = !!(p && !p.tile.hidden && S.phase === 'joined');
+  if (!show) {
+    if (!tile.hidden || tile.video.srcObject) {
+      tile.hidden = true;
+      tile.video.srcObject = null;
+      delete tile.dataset.live;
+      delete tile.dataset.participantId;
+    }
+    return;
+  }
+  const name = (ss && ss.name) || (p && p.info.name) || '';
+  const text = t('room.screen_tile', { name });
+  tile.labelEl.textContent = text;
+  tile.setAttribute('aria-label', text);
+  tile.waitText.textContent = t('room.screen_waiting');
+  tile.dataset.participantId = pid;
+  const cur = tile.video.srcObject && tile.video.srcObject.getVideoTracks()[0];
+  if (track && cur !== track) {
+    delete tile.dataset.live;
+    tile.video.srcObject = new MediaStream([track]);
+    tile.video.play().catch(() => {});
+  } else if (!track && cur) {
+    tile.video.srcObject = null;
+    delete tile.dataset.live;
+  }
+  tile.hidden = false;
 }
 
 // ------------------------------------------------------------------ who is speaking (WebAudio level of remote audio)
@@ -992,11 +1265,11 @@ async function openMedia(audioOnly) {
 }
 
 /** Restrict the video sender to H.264 (+ RTX) before the offer; false if not possible. */
-function preferH264(pc) {
+function preferH264(pc, transceiver) {
   const sendCaps = (window.RTCRtpSender && RTCRtpSender.getCapabilities && RTCRtpSender.getCapabilities('video')) || { codecs: [] };
   const recvCaps = (window.RTCRtpReceiver && RTCRtpReceiver.getCapabilities && RTCRtpReceiver.getCapabilities('video')) || { codecs: [] };
   const canSend = sendCaps.codecs.some((c) => /^video\/h264$/i.test(c.mimeType));
-  const tr = pc.getTransceivers().find((x) => x.sender && x.sender.track && x.sender.track.kind === 'video');
+  const tr = transceiver || pc.getTransceivers().find((x) => x.sender && x.sender.track && x.sender.track.kind === 'video');
   if (!canSend || !tr || typeof tr.setCodecPreferences !== 'function') return !tr; // no camera: nothing to restrict
   // The SFU registers H.264 constrained baseline, packetization-mode 1: list that first.
   const score = (c) => {
@@ -1112,8 +1385,14 @@ function closePc() {
   const pc = S.pc;
   S.pc = null;
   S.offerSent = false;
+  S.needOffer = false;
+  S.remoteOffers = 0;
   S.pendingCandidates = [];
   S.trackOwner.clear();
+  // The server ends a share when our connection goes; so do we.
+  if (S.screen) stopShare({ local: true });
+  for (const p of S.participants.values()) p.videos = [];
+  if (ui.screenTile) updateScreenTile();
   S.prevLoss.clear();
   S.recvCodecs = {};
   S.sendCodec = null;
@@ -1133,6 +1412,7 @@ async function onMessage(msg) {
       const pc = S.pc;
       if (!pc || pc.signalingState !== 'have-local-offer') return;
       await pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
+      if (S.needOffer) await renegotiate(pc); // tracks changed while our last offer was out
       return;
     }
     case 'offer': {
@@ -1141,9 +1421,11 @@ async function onMessage(msg) {
       // Glare: the server lets our offer win and sends its own again later.
       if (pc.signalingState === 'have-local-offer') return;
       await pc.setRemoteDescription({ type: 'offer', sdp: msg.sdp });
+      S.remoteOffers += 1;
       const answer = await pc.createAnswer();
       await pc.setLocalDescription(answer);
       send({ type: 'answer', sdp: pc.localDescription.sdp });
+      if (S.needOffer) await renegotiate(pc);
       return;
     }
     case 'candidate': {
@@ -1294,6 +1576,12 @@ async function onMessage(msg) {
       if (msg.code === 'room_locked') { finish('locked'); return; }
       if (msg.code === 'removed') { S.screenReason = ''; finish('removed'); return; }
       if (msg.code === 'hearing_closed' && !S.everJoined && S.phase !== 'waiting') { finish('ended'); return; }
+      if (msg.code === 'screen_share_busy') {
+        if (S.screen && !S.screen.confirmed) stopShare({ local: true });
+        const ss = S.hs && S.hs.screen_share;
+        toast(ss && ss.name ? t('room.share_busy', { name: ss.name }) : t('room.share_busy_short'));
+        return;
+      }
       if (msg.code === 'mute_held') {
         toast(t('room.held_audio'));
         return;
@@ -1330,7 +1618,28 @@ function onHearingState(msg) {
   if (S.phase === 'waiting') updateWaitingRoom();
   else updateHearing();
   if (chair && isStaff() && (!prev || (prev.exhibit && prev.exhibit.id) !== (msg.exhibit && msg.exhibit.id))) chair.loadExhibits();
+  onScreenShareState(prev && prev.screen_share, msg.screen_share);
   expose();
+}
+
+function onScreenShareState(before, now) {
+  const me = S.participantId !== null ? String(S.participantId) : null;
+  const was = before && before.participant_id ? String(before.participant_id) : null;
+  const is = now && now.participant_id ? String(now.participant_id) : null;
+  if (is && is === me) {
+    if (S.screen) publishScreen();
+    else send({ type: 'screen_share', active: false }); // a share we no longer have
+  } else if (S.screen && S.screen.confirmed && is !== me) {
+    // The server ended our share (we were away, or it refused): stop the capture.
+    stopShare({ silent: true });
+  }
+  if (S.phase === 'joined' && was !== is) {
+    if (is && is !== me) toast(t('room.share_started', { name: now.name || '' }));
+    else if (!is && was && was !== me) toast(t('room.share_stopped'));
+  }
+  updateScreenTile();
+  updateTileCount();
+  updateShareControls();
 }
 
 async function onJoined(msg) {
@@ -1404,6 +1713,7 @@ async function onJoined(msg) {
   if (a && !S.micOn) send({ type: 'mute', kind: 'audio', muted: true });
   if (v && !S.camOn) send({ type: 'mute', kind: 'video', muted: true });
   startStats();
+  updateShareControls();
   expose();
 }
 
@@ -1418,6 +1728,29 @@ function onTrack(pc, ev) {
     // Media before the participant_joined message: a placeholder until the name arrives.
     p = upsertParticipant({ participant_id: pid, name: '', role: '', audio_muted: false, video_muted: false, reconnecting: false });
     if (!p) return;
+  }
+  if (track.kind === 'video') {
+    // The first video track of a participant is its camera; later ones (a screen) are
+    // extra. One that arrives while its owner shares and has no camera yet is extra too.
+    p.videos = p.videos || [];
+    const sharing = sharerId() === String(pid);
+    const hasCamera = p.videos.some((v) => v.role === 'camera');
+    const role = !hasCamera && !(sharing && S.remoteOffers >= 1) ? 'camera' : 'extra';
+    p.videos.push({ track, role });
+    if (role === 'extra') {
+      const forget = () => {
+        p.videos = (p.videos || []).filter((v) => v.track !== track);
+        updateScreenTile();
+        updateTileCount();
+        expose();
+      };
+      track.addEventListener('ended', forget);
+      if (stream) stream.addEventListener('removetrack', (e) => { if (e.track === track) forget(); });
+      updateScreenTile();
+      updateTileCount();
+      expose();
+      return;
+    }
   }
   S.trackOwner.set(track.id, pid);
   const el = track.kind === 'video' ? p.tile.video : p.tile.audio;

@@ -4,6 +4,9 @@
 set -euo pipefail
 what=${1:-run}
 pkgs=(pkg-config ca-certificates curl)
+# ffmpeg-next (format + codec, recording post-processing): bindgen needs libclang; the
+# build links FFmpeg 5.1's avcodec, avformat and avutil (swscale/swresample are not used).
+pkgs+=(clang libclang-dev libavcodec-dev libavformat-dev libavutil-dev)
 if [ "$what" = test ]; then
   pkgs+=(postgresql chromium fonts-noto-cjk python3 ffmpeg)
   command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)

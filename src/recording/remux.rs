@@ -1,0 +1,984 @@
+//! Post-processing of a sealed recording into one playable file per participant, without
+//! re-encoding: VP8 + Opus into WebM, H.264 + Opus into Matroska, muxed with FFmpeg's
+//! libavformat (`ffmpeg-next`). The recorded RTP is depacketized here (offline only, see
+//! `depacketize`), both streams of a participant are put on the recording's wall clock
+//! (sender reports when present, else arrival times) so they stay in sync, and each file
+//! starts at the participant's first packet.
+//!
+//! Damage is reported, never fatal: a truncated segment contributes what is readable; a
+//! lost packet drops its frame; a video stream that never sends a keyframe is left out
+//! (noted); a participant whose codec changes gets a new file (`-2`, `-3`, …).
+
+use super::depacketize::{
+    self, Codec, Frame, NAL_PPS, NAL_SPS, Ordered, RtpPacket, annexb_nals, h264_sps_dimensions,
+    opus_samples, vp8_dimensions,
+};
+use super::manifest::{Manifest, TrackInfo};
+use super::seal::MANIFEST;
+use super::segment::{self, Kind, SenderReportRecord};
+use super::writer::{self, TRACKS_FILE};
+use anyhow::{Context, Result, bail};
+use ffmpeg_next as ffmpeg;
+use rtc::shared::marshal::Unmarshal;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// What was written and what was left out.
+#[derive(Debug, Default, Clone)]
+pub struct RemuxReport {
+    pub files: Vec<OutputFile>,
+    /// Participants or parts left out entirely, with the reason.
+    pub skipped: Vec<String>,
+    /// Everything else worth knowing: damaged segments, dropped frames, missing video.
+    pub notes: Vec<String>,
+    /// Bytes of segment data read (every pass).
+    pub bytes_read: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct OutputFile {
+    pub path: PathBuf,
+    pub participant_id: String,
+    pub name: String,
+    /// Wall-clock time (µs) of the file's time zero and of its end.
+    pub start_us: u64,
+    pub end_us: u64,
+    pub video: Option<StreamSummary>,
+    pub audio: Option<StreamSummary>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StreamSummary {
+    pub codec: &'static str,
+    pub frames: u64,
+    /// Frames lost to missing packets (or unparseable).
+    pub dropped: u64,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl RemuxReport {
+    /// A human-readable summary, one line each.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for f in &self.files {
+            let s = |s: &Option<StreamSummary>| {
+                s.as_ref().map_or("-".to_string(), |s| {
+                    if s.width > 0 {
+                        format!("{} {}x{} {} frames", s.codec, s.width, s.height, s.frames)
+                    } else {
+                        format!("{} {} frames", s.codec, s.frames)
+                    }
+                })
+            };
+            out.push(format!(
+                "wrote {} ({:.1} s; video {}; audio {})",
+                f.path.display(),
+                f.end_us.saturating_sub(f.start_us) as f64 / 1e6,
+                s(&f.video),
+                s(&f.audio)
+            ));
+        }
+        out.extend(self.skipped.iter().map(|s| format!("skipped: {s}")));
+        out.extend(self.notes.iter().map(|s| format!("note: {s}")));
+        out
+    }
+}
+
+/// Write one file per participant (and codec period) of the recording in `recording_dir`
+/// into `out_dir`.
+pub fn participant_files(recording_dir: &Path, out_dir: &Path) -> Result<RemuxReport> {
+    let mut report = RemuxReport::default();
+    let (tracks, segments) = load(recording_dir, &mut report)?;
+    std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    ffmpeg::init().context("initialising FFmpeg")?;
+    ffmpeg::log::set_level(ffmpeg::log::Level::Error);
+
+    // Participants in order of their first track.
+    let mut order: Vec<&str> = Vec::new();
+    for t in &tracks {
+        if !order.contains(&t.participant_id.as_str()) {
+            order.push(&t.participant_id);
+        }
+    }
+    let mut damaged: HashSet<String> = HashSet::new();
+    for pid in order {
+        let mine: Vec<&TrackInfo> = tracks.iter().filter(|t| t.participant_id == pid).collect();
+        let media = read_tracks(recording_dir, &segments, &mine, &mut report, &mut damaged);
+        participant(pid, &mine, media, out_dir, &mut report);
+    }
+    Ok(report)
+}
+
+/// The tracks and segment names: from the sealed manifest, else (unsealed) from the
+/// tracks list, the chain and the segment files present.
+fn load(dir: &Path, report: &mut RemuxReport) -> Result<(Vec<TrackInfo>, Vec<String>)> {
+    if let Ok(bytes) = std::fs::read(dir.join(MANIFEST)) {
+        let m: Manifest = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{}: unreadable manifest", dir.display()))?;
+        return Ok((m.tracks, m.segments.into_iter().map(|s| s.name).collect()));
+    }
+    let tracks: Vec<TrackInfo> = writer::read_lines(&dir.join(TRACKS_FILE));
+    if tracks.is_empty() {
+        bail!("{}: no manifest.json and no tracks", dir.display());
+    }
+    report
+        .notes
+        .push("no manifest.json: the recording is not sealed; using the files present".into());
+    let mut names: Vec<String> = writer::read_chain(dir)
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    let mut extra: Vec<String> = std::fs::read_dir(dir)?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .filter(|n| n.starts_with("seg-") && n.ends_with(".ytr") && !names.contains(n))
+        .collect();
+    extra.sort();
+    names.extend(extra);
+    Ok((tracks, names))
+}
+
+#[derive(Default)]
+struct TrackMedia {
+    packets: Vec<RtpPacket>,
+    srs: Vec<(u64, SenderReportRecord)>,
+    bad_packets: u64,
+}
+
+/// One pass over the segments, keeping the records of `tracks`.
+fn read_tracks(
+    dir: &Path,
+    segments: &[String],
+    tracks: &[&TrackInfo],
+    report: &mut RemuxReport,
+    damaged: &mut HashSet<String>,
+) -> HashMap<u16, TrackMedia> {
+    let mut media: HashMap<u16, TrackMedia> = tracks
+        .iter()
+        .map(|t| (t.index, TrackMedia::default()))
+        .collect();
+    for name in segments {
+        let data = match std::fs::read(dir.join(name)) {
+            Ok(d) => d,
+            Err(e) => {
+                if damaged.insert(name.clone()) {
+                    report.notes.push(format!("{name}: cannot be read ({e})"));
+                }
+                continue;
+            }
+        };
+        report.bytes_read += data.len() as u64;
+        let (records, err) = segment::read(&data);
+        if let Some(err) = err
+            && damaged.insert(name.clone())
+        {
+            report.notes.push(format!(
+                "{name}: damaged ({err:?}); the {} records before it are used",
+                records.len()
+            ));
+        }
+        for r in records {
+            let Some(m) = media.get_mut(&r.track) else {
+                continue;
+            };
+            match r.kind {
+                Kind::Rtp => {
+                    let mut body = r.body;
+                    match rtc::rtp::Packet::unmarshal(&mut body) {
+                        Ok(p) => m.packets.push(RtpPacket {
+                            seq: p.header.sequence_number,
+                            ts: p.header.timestamp,
+                            marker: p.header.marker,
+                            ssrc: p.header.ssrc,
+                            arrival_us: r.arrival_us,
+                            payload: p.payload.to_vec(),
+                        }),
+                        Err(_) => m.bad_packets += 1,
+                    }
+                }
+                Kind::SenderReport => {
+                    if let Some(sr) = SenderReportRecord::read(r.body) {
+                        m.srs.push((r.arrival_us, sr));
+                    }
+                }
+            }
+        }
+    }
+    media
+}
+
+/// A track after depacketization, with wall-clock times.
+struct Source {
+    kind_video: bool,
+    codec: Codec,
+    frames: Vec<Frame>,
+    wall: Vec<i64>,
+    first_arrival: u64,
+    last_arrival: u64,
+    dropped: u64,
+}
+
+/// A period of a participant with one video and one audio codec: one output file.
+struct Period {
+    start_us: u64,
+    video: Option<Codec>,
+    audio: Option<Codec>,
+}
+
+fn participant(
+    pid: &str,
+    tracks: &[&TrackInfo],
+    mut media: HashMap<u16, TrackMedia>,
+    out_dir: &Path,
+    report: &mut RemuxReport,
+) {
+    let who = format!("{} ({pid})", tracks[0].name);
+    let mut sources: Vec<(Source, Vec<Option<i64>>, u32)> = Vec::new();
+    for t in tracks {
+        let m = media.remove(&t.index).unwrap_or_default();
+        if m.bad_packets > 0 {
+            report.notes.push(format!(
+                "{who}: track {}: {} unparseable RTP records",
+                t.index, m.bad_packets
+            ));
+        }
+        let Some(codec) = Codec::from_mime(&t.mime) else {
+            report.skipped.push(format!(
+                "{who}: track {} ({}): codec not supported for remuxing",
+                t.index, t.mime
+            ));
+            continue;
+        };
+        if m.packets.is_empty() {
+            report
+                .notes
+                .push(format!("{who}: track {} ({}): no packets", t.index, t.mime));
+            continue;
+        }
+        // Retransmissions or other streams recorded under the track: keep its own SSRC.
+        let packets: Vec<RtpPacket> = if m.packets.iter().any(|p| p.ssrc == t.ssrc) {
+            m.packets.into_iter().filter(|p| p.ssrc == t.ssrc).collect()
+        } else {
+            m.packets
+        };
+        let first_arrival = packets.iter().map(|p| p.arrival_us).min().unwrap_or(0);
+        let last_arrival = packets.iter().map(|p| p.arrival_us).max().unwrap_or(0);
+        let ordered: Vec<Ordered> = depacketize::order(packets);
+        let d = depacketize::depacketize(codec, &ordered);
+        let kind_video = codec != Codec::Opus;
+        if kind_video && d.frames.is_empty() {
+            report.notes.push(format!(
+                "{who}: video track {} ({}) never sent a usable keyframe: no video from it",
+                t.index, t.mime
+            ));
+        } else if d.before_keyframe > 0 {
+            report.notes.push(format!(
+                "{who}: video track {}: {} frames before the first keyframe left out",
+                t.index, d.before_keyframe
+            ));
+        }
+        if d.dropped > 0 {
+            report.notes.push(format!(
+                "{who}: track {} ({}): {} {} dropped",
+                t.index,
+                t.mime,
+                d.dropped,
+                if kind_video {
+                    "incomplete frames (lost packets)"
+                } else {
+                    "packets that are not valid Opus"
+                }
+            ));
+        }
+        let srs: Vec<(u64, SenderReportRecord)> = m
+            .srs
+            .into_iter()
+            .filter(|(_, sr)| sr.ssrc == t.ssrc)
+            .collect();
+        let st = depacketize::sender_times(&d.frames, &srs, t.clock_rate);
+        sources.push((
+            Source {
+                kind_video,
+                codec,
+                frames: d.frames,
+                wall: Vec::new(),
+                first_arrival,
+                last_arrival,
+                dropped: d.dropped,
+            },
+            st,
+            t.clock_rate,
+        ));
+    }
+    if sources.is_empty() {
+        report
+            .skipped
+            .push(format!("{who}: nothing that can be remuxed"));
+        return;
+    }
+    // One clock for all of the participant's streams.
+    let walls = {
+        let input: Vec<depacketize::StreamTimes> = sources
+            .iter()
+            .map(|(s, st, c)| depacketize::StreamTimes {
+                frames: &s.frames,
+                sender: st.clone(),
+                clock_rate: *c,
+            })
+            .collect();
+        depacketize::wall_times(&input)
+    };
+    let mut sources: Vec<Source> = sources
+        .into_iter()
+        .zip(walls)
+        .map(|((mut s, _, _), w)| {
+            s.wall = w;
+            s
+        })
+        .collect();
+    sources.sort_by_key(|s| s.first_arrival);
+
+    // Periods: a new one wherever a stream of one kind changes codec.
+    let mut periods: Vec<Period> = Vec::new();
+    for s in &sources {
+        let same = periods.last().is_none_or(|p| {
+            let cur = if s.kind_video { p.video } else { p.audio };
+            cur.is_none_or(|c| c == s.codec)
+        });
+        if let Some(p) = periods.last_mut().filter(|_| same) {
+            if s.kind_video {
+                p.video = Some(s.codec);
+            } else {
+                p.audio = Some(s.codec);
+            }
+        } else {
+            let prev = periods.last();
+            periods.push(Period {
+                start_us: s.first_arrival,
+                video: if s.kind_video {
+                    Some(s.codec)
+                } else {
+                    prev.and_then(|p| p.video)
+                },
+                audio: if s.kind_video {
+                    prev.and_then(|p| p.audio)
+                } else {
+                    Some(s.codec)
+                },
+            });
+        }
+    }
+    if let Some(p) = periods.first_mut() {
+        p.start_us = 0;
+    }
+    let base = format!("{}-{}", sanitise(pid), sanitise(&tracks[0].name));
+    let base = base.trim_end_matches('-').to_string();
+    for (n, p) in periods.iter().enumerate() {
+        let end = periods.get(n + 1).map_or(u64::MAX, |q| q.start_us);
+        let suffix = if n == 0 {
+            String::new()
+        } else {
+            format!("-{}", n + 1)
+        };
+        let ext = if p.video == Some(Codec::H264) {
+            "mkv"
+        } else {
+            "webm"
+        };
+        let path = out_dir.join(format!("{base}{suffix}.{ext}"));
+        let label = format!("{who}{suffix}");
+        match write_period(&sources, p, end, &path, &label, report) {
+            Ok(Some(mut f)) => {
+                f.participant_id = pid.to_string();
+                f.name = tracks[0].name.clone();
+                report.files.push(f);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                let _ = std::fs::remove_file(&path);
+                report
+                    .skipped
+                    .push(format!("{label}: writing {} failed: {e:#}", path.display()));
+            }
+        }
+    }
+}
+
+/// Keep letters and digits (any script), `-` and `_`; everything else becomes `_`.
+fn sanitise(s: &str) -> String {
+    let out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(48)
+        .collect();
+    out.trim_matches('_').to_string()
+}
+
+struct OutFrame<'a> {
+    wall: i64,
+    frame: &'a Frame,
+}
+
+/// The frames of one kind and codec within [start, end), in time order.
+fn frames_in<'a>(
+    sources: &'a [Source],
+    video: bool,
+    codec: Codec,
+    start: u64,
+    end: u64,
+) -> (Vec<OutFrame<'a>>, u64, u64, u64) {
+    let mut out = Vec::new();
+    let (mut first, mut last, mut dropped) = (u64::MAX, 0u64, 0u64);
+    for s in sources
+        .iter()
+        .filter(|s| s.kind_video == video && s.codec == codec)
+    {
+        let mut any = false;
+        for (f, &w) in s.frames.iter().zip(&s.wall) {
+            if f.arrival_us >= start && f.arrival_us < end {
+                out.push(OutFrame { wall: w, frame: f });
+                any = true;
+            }
+        }
+        if s.last_arrival >= start && s.first_arrival < end {
+            first = first.min(s.first_arrival.max(start));
+            last = last.max(s.last_arrival.min(end));
+        }
+        if any {
+            dropped += s.dropped;
+        }
+    }
+    out.sort_by_key(|f| f.wall);
+    (out, first, last, dropped)
+}
+
+fn codec_name(c: Codec) -> &'static str {
+    match c {
+        Codec::Vp8 => "vp8",
+        Codec::H264 => "h264",
+        Codec::Opus => "opus",
+    }
+}
+
+struct VideoSetup {
+    width: u32,
+    height: u32,
+    extradata: Vec<u8>,
+}
+
+/// What the container needs before the first frame: dimensions, and for H.264 the
+/// parameter sets (as Annex-B extradata).
+fn video_setup(codec: Codec, frames: &[OutFrame]) -> Option<VideoSetup> {
+    let key = frames.iter().find(|f| f.frame.keyframe)?;
+    match codec {
+        Codec::Vp8 => vp8_dimensions(&key.frame.data).map(|(width, height)| VideoSetup {
+            width,
+            height,
+            extradata: Vec::new(),
+        }),
+        Codec::H264 => {
+            let (mut sps, mut pps) = (None, None);
+            for f in frames.iter().take_while(|f| f.wall <= key.wall) {
+                for nal in annexb_nals(&f.frame.data) {
+                    match nal[0] & 0x1f {
+                        NAL_SPS => sps = Some(nal),
+                        NAL_PPS => pps = Some(nal),
+                        _ => {}
+                    }
+                }
+            }
+            let (sps, pps) = (sps?, pps?);
+            let (width, height) = h264_sps_dimensions(sps)?;
+            let mut extradata = Vec::new();
+            for nal in [sps, pps] {
+                extradata.extend_from_slice(&[0, 0, 0, 1]);
+                extradata.extend_from_slice(nal);
+            }
+            Some(VideoSetup {
+                width,
+                height,
+                extradata,
+            })
+        }
+        Codec::Opus => None,
+    }
+}
+
+fn write_period(
+    sources: &[Source],
+    p: &Period,
+    end: u64,
+    path: &Path,
+    label: &str,
+    report: &mut RemuxReport,
+) -> Result<Option<OutputFile>> {
+    let (mut video, v_first, v_last, v_dropped) = match p.video {
+        Some(c) => frames_in(sources, true, c, p.start_us, end),
+        None => (Vec::new(), u64::MAX, 0, 0),
+    };
+    let (audio, a_first, a_last, a_dropped) = match p.audio {
+        Some(c) => frames_in(sources, false, c, p.start_us, end),
+        None => (Vec::new(), u64::MAX, 0, 0),
+    };
+    // Video starts at a keyframe (a period may begin in the middle of a stream).
+    let lead = video.iter().position(|f| f.frame.keyframe);
+    match lead {
+        Some(i) => {
+            video.drain(..i);
+        }
+        None => video.clear(),
+    }
+    let setup = match (p.video, video.is_empty()) {
+        (Some(c), false) => {
+            let s = video_setup(c, &video);
+            if s.is_none() {
+                report.notes.push(format!(
+                    "{label}: the {} video's first keyframe lacks what the container needs \
+                     (dimensions / parameter sets): no video",
+                    codec_name(c)
+                ));
+                video.clear();
+            }
+            s
+        }
+        (Some(c), true) => {
+            report.notes.push(format!(
+                "{label}: no {} keyframe was received: the file has no video",
+                codec_name(c)
+            ));
+            None
+        }
+        _ => None,
+    };
+    if video.is_empty() && audio.is_empty() {
+        report
+            .skipped
+            .push(format!("{label}: no complete frames to write"));
+        return Ok(None);
+    }
+    // Time zero: the participant's first packet in this period.
+    let first_packet = v_first.min(a_first);
+    let t0 = video
+        .iter()
+        .chain(&audio)
+        .map(|f| f.wall)
+        .min()
+        .unwrap_or(0)
+        .min(first_packet as i64);
+    let last_packet = v_last.max(a_last);
+
+    let format = if p.video == Some(Codec::H264) {
+        "matroska"
+    } else {
+        "webm"
+    };
+    let mut octx = ffmpeg::format::output_as(path, format)
+        .with_context(|| format!("opening {}", path.display()))?;
+    let mut v_index = None;
+    let mut a_index = None;
+    if let (Some(c), Some(s)) = (p.video, &setup) {
+        let mut st = octx.add_stream(ffmpeg::codec::Id::None)?;
+        st.set_time_base(ffmpeg::Rational(1, 1000));
+        unsafe {
+            let par = (*st.as_mut_ptr()).codecpar;
+            (*par).codec_type = ffmpeg::ffi::AVMediaType::AVMEDIA_TYPE_VIDEO;
+            (*par).codec_id = match c {
+                Codec::H264 => ffmpeg::ffi::AVCodecID::AV_CODEC_ID_H264,
+                _ => ffmpeg::ffi::AVCodecID::AV_CODEC_ID_VP8,
+            };
+            (*par).width = s.width as i32;
+            (*par).height = s.height as i32;
+            set_extradata(par, &s.extradata)?;
+        }
+        v_index = Some(st.index());
+    }
+    if p.audio.is_some() && !audio.is_empty() {
+        let mut st = octx.add_stream(ffmpeg::codec::Id::None)?;
+        st.set_time_base(ffmpeg::Rational(1, 1000));
+        unsafe {
+            let par = (*st.as_mut_ptr()).codecpar;
+            (*par).codec_type = ffmpeg::ffi::AVMediaType::AVMEDIA_TYPE_AUDIO;
+            (*par).codec_id = ffmpeg::ffi::AVCodecID::AV_CODEC_ID_OPUS;
+            (*par).sample_rate = 48_000;
+            ffmpeg::ffi::av_channel_layout_default(&mut (*par).ch_layout, 2);
+            set_extradata(par, &opus_head(2))?;
+        }
+        a_index = Some(st.index());
+    }
+    if v_index.is_none() && a_index.is_none() {
+        report
+            .skipped
+            .push(format!("{label}: no stream left to write"));
+        return Ok(None);
+    }
+    octx.write_header()
+        .with_context(|| format!("writing the header of {}", path.display()))?;
+
+    // Packets in time order across both streams; times in each stream's time base
+    // (read back after the header: Matroska uses 1/1000), strictly increasing.
+    struct Pending<'a> {
+        stream: usize,
+        ticks: i64,
+        duration: i64,
+        key: bool,
+        data: &'a [u8],
+    }
+    let mut pending: Vec<Pending> = Vec::with_capacity(video.len() + audio.len());
+    let mut summaries = (None, None);
+    for (idx, frames, is_video) in [(v_index, &video, true), (a_index, &audio, false)] {
+        let Some(idx) = idx else { continue };
+        let tb = octx
+            .stream(idx)
+            .map(|s| s.time_base())
+            .unwrap_or(ffmpeg::Rational(1, 1000));
+        let (num, den) = (tb.numerator().max(1) as i64, tb.denominator().max(1) as i64);
+        let to_ticks = |us: i64| (us as i128 * den as i128 / (num as i128 * 1_000_000)) as i64;
+        let mut prev = -1i64;
+        let start = pending.len();
+        for f in frames.iter() {
+            let ticks = to_ticks((f.wall - t0).max(0)).max(prev + 1);
+            prev = ticks;
+            let duration = if is_video {
+                0
+            } else {
+                opus_samples(&f.frame.data).map_or(0, |n| to_ticks(n as i64 * 1_000_000 / 48_000))
+            };
+            pending.push(Pending {
+                stream: idx,
+                ticks,
+                duration,
+                key: f.frame.keyframe,
+                data: &f.frame.data,
+            });
+        }
+        // Video frames last until the next one; the last one as long as the one before.
+        if is_video {
+            let n = pending.len();
+            for i in start..n {
+                let d = if i + 1 < n {
+                    pending[i + 1].ticks - pending[i].ticks
+                } else if i > start {
+                    pending[i].ticks - pending[i - 1].ticks
+                } else {
+                    to_ticks(33_333).max(1)
+                };
+                pending[i].duration = d;
+            }
+        }
+        let n = frames.len() as u64;
+        if is_video {
+            let c = p.video.unwrap_or(Codec::Vp8);
+            summaries.0 = setup.as_ref().map(|s| StreamSummary {
+                codec: codec_name(c),
+                frames: n,
+                dropped: v_dropped,
+                width: s.width,
+                height: s.height,
+            });
+        } else {
+            summaries.1 = Some(StreamSummary {
+                codec: "opus",
+                frames: n,
+                dropped: a_dropped,
+                width: 0,
+                height: 0,
+            });
+        }
+    }
+    // Order by time (µs), video before audio at equal times.
+    let tb_us = |pd: &Pending, octx: &ffmpeg::format::context::Output| -> i64 {
+        let tb = octx
+            .stream(pd.stream)
+            .map(|s| s.time_base())
+            .unwrap_or(ffmpeg::Rational(1, 1000));
+        (pd.ticks as i128 * tb.numerator() as i128 * 1_000_000 / tb.denominator().max(1) as i128)
+            as i64
+    };
+    let mut keyed: Vec<(i64, usize, Pending)> = pending
+        .into_iter()
+        .map(|pd| (tb_us(&pd, &octx), pd.stream, pd))
+        .collect();
+    keyed.sort_by_key(|(t, s, _)| (*t, *s));
+    let mut end_us = 0i64;
+    for (t, _, pd) in keyed {
+        let mut pkt = ffmpeg::Packet::copy(pd.data);
+        pkt.set_stream(pd.stream);
+        pkt.set_pts(Some(pd.ticks));
+        pkt.set_dts(Some(pd.ticks));
+        pkt.set_duration(pd.duration);
+        if pd.key {
+            pkt.set_flags(ffmpeg::packet::Flags::KEY);
+        }
+        pkt.write_interleaved(&mut octx)
+            .with_context(|| format!("writing a packet to {}", path.display()))?;
+        end_us = end_us.max(t);
+    }
+    octx.write_trailer()
+        .with_context(|| format!("finishing {}", path.display()))?;
+    Ok(Some(OutputFile {
+        path: path.to_path_buf(),
+        participant_id: String::new(),
+        name: String::new(),
+        start_us: t0.max(0) as u64,
+        end_us: (t0 + end_us).max(last_packet as i64).max(0) as u64,
+        video: summaries.0,
+        audio: summaries.1,
+    }))
+}
+
+/// An `OpusHead` (RFC 7845 §5.1) for Matroska's CodecPrivate.
+fn opus_head(channels: u8) -> Vec<u8> {
+    let mut h = b"OpusHead".to_vec();
+    h.push(1); // version
+    h.push(channels);
+    h.extend_from_slice(&0u16.to_le_bytes()); // pre-skip
+    h.extend_from_slice(&48_000u32.to_le_bytes());
+    h.extend_from_slice(&0i16.to_le_bytes()); // output gain
+    h.push(0); // mapping family
+    h
+}
+
+/// Give codec parameters their extradata, allocated as libavcodec frees it.
+///
+/// # Safety
+/// `par` must point to a valid `AVCodecParameters` without extradata.
+unsafe fn set_extradata(par: *mut ffmpeg::ffi::AVCodecParameters, data: &[u8]) -> Result<()> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    let pad = ffmpeg::ffi::AV_INPUT_BUFFER_PADDING_SIZE as usize;
+    unsafe {
+        let buf = ffmpeg::ffi::av_mallocz(data.len() + pad) as *mut u8;
+        if buf.is_null() {
+            bail!("out of memory");
+        }
+        std::ptr::copy_nonoverlapping(data.as_ptr(), buf, data.len());
+        (*par).extradata = buf;
+        (*par).extradata_size = data.len() as i32;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recording::segment::{MAGIC, push_rtp};
+
+    fn rtp(ssrc: u32, seq: u16, ts: u32, marker: bool, payload: Vec<u8>) -> rtc::rtp::Packet {
+        let mut p = rtc::rtp::Packet::default();
+        p.header.version = 2;
+        p.header.payload_type = 96;
+        p.header.sequence_number = seq;
+        p.header.timestamp = ts;
+        p.header.marker = marker;
+        p.header.ssrc = ssrc;
+        p.payload = bytes::Bytes::from(payload);
+        p
+    }
+
+    fn track(index: u16, pid: &str, name: &str, mime: &str, ssrc: u32) -> TrackInfo {
+        TrackInfo {
+            index,
+            seat: format!("seat-{pid}"),
+            participant_id: pid.into(),
+            name: name.into(),
+            role: "party".into(),
+            kind: if mime.starts_with("audio") {
+                "audio"
+            } else {
+                "video"
+            }
+            .into(),
+            mime: mime.into(),
+            clock_rate: if mime.starts_with("audio") {
+                48_000
+            } else {
+                90_000
+            },
+            ssrc,
+            first_us: 0,
+        }
+    }
+
+    const T0: u64 = 1_700_000_000_000_000;
+
+    fn vp8_frame(key: bool, n: usize) -> Vec<Vec<u8>> {
+        let mut first = vec![0x10];
+        if key {
+            first.extend_from_slice(&[0x00, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00]);
+        } else {
+            first.extend_from_slice(&[0x01, 0x00, 0x00]);
+        }
+        first.extend(std::iter::repeat_n(n as u8, 50));
+        vec![first, vec![0x00; 40]]
+    }
+
+    fn h264_frame(key: bool) -> Vec<Vec<u8>> {
+        let sps = [
+            0x67, 0x42, 0xc0, 0x0d, 0xd9, 0x01, 0x41, 0x9f, 0x9f, 0x01, 0x10, 0x00, 0x00, 0x03,
+            0x00, 0x10, 0x00, 0x00, 0x03, 0x03, 0xc0, 0xf1, 0x42, 0xa4, 0x80,
+        ];
+        let pps = [0x68, 0xce, 0x3c, 0x80];
+        if !key {
+            return vec![vec![0x41, 0x9a, 1, 2, 3]];
+        }
+        let mut stap = vec![0x78];
+        for nal in [&sps[..], &pps[..]] {
+            stap.extend_from_slice(&(nal.len() as u16).to_be_bytes());
+            stap.extend_from_slice(nal);
+        }
+        vec![stap, vec![0x7c, 0x85, 1, 2], vec![0x7c, 0x45, 3, 4]]
+    }
+
+    /// A synthetic recording: p1 sends VP8 for 3 s then switches to H.264 (Opus
+    /// throughout, VP8 sequence numbers wrapping); p2's VP8 never has a keyframe; the
+    /// second segment is cut short.
+    fn synthetic(dir: &Path) {
+        let tracks = [
+            track(0, "p1", "张 三/x", "video/VP8", 10),
+            track(1, "p1", "张 三/x", "audio/opus", 11),
+            track(2, "p2", "无关键帧", "video/VP8", 20),
+            track(3, "p2", "无关键帧", "audio/opus", 21),
+            track(4, "p1", "张 三/x", "video/H264", 12),
+        ];
+        for t in &tracks {
+            writer::append_line(&dir.join(TRACKS_FILE), t).unwrap();
+        }
+        let mut recs: Vec<(u64, u16, rtc::rtp::Packet)> = Vec::new();
+        let mut seq: u16 = 65_500;
+        for i in 0..90u32 {
+            let at = T0 + i as u64 * 33_333;
+            let parts = vp8_frame(i % 30 == 0, i as usize);
+            let n = parts.len();
+            for (k, p) in parts.into_iter().enumerate() {
+                recs.push((
+                    at + k as u64 * 10,
+                    0,
+                    rtp(10, seq, 5000 + i * 3000, k + 1 == n, p),
+                ));
+                seq = seq.wrapping_add(1);
+            }
+        }
+        let mut seq: u16 = 7;
+        for i in 0..90u32 {
+            let at = T0 + 3_000_000 + i as u64 * 33_333;
+            let parts = h264_frame(i % 30 == 0);
+            let n = parts.len();
+            for (k, p) in parts.into_iter().enumerate() {
+                recs.push((
+                    at + k as u64 * 10,
+                    4,
+                    rtp(12, seq, 77 + i * 3000, k + 1 == n, p),
+                ));
+                seq = seq.wrapping_add(1);
+            }
+        }
+        for i in 0..300u32 {
+            let at = T0 + 2_000 + i as u64 * 20_000;
+            recs.push((at, 1, rtp(11, i as u16, i * 960, true, vec![0xfc, 1, 2, 3])));
+        }
+        for i in 0..60u32 {
+            let at = T0 + 500_000 + i as u64 * 33_333;
+            recs.push((
+                at,
+                2,
+                rtp(20, i as u16, i * 3000, true, vp8_frame(false, 1)[0].clone()),
+            ));
+        }
+        for i in 0..100u32 {
+            let at = T0 + 500_000 + i as u64 * 20_000;
+            recs.push((at, 3, rtp(21, 900 + i as u16, i * 960, true, vec![0xfc, 9])));
+        }
+        recs.sort_by_key(|r| r.0);
+        let mut segs = [MAGIC.to_vec(), MAGIC.to_vec()];
+        for (at, track, p) in &recs {
+            let s = usize::from(*at >= T0 + 3_000_000);
+            assert!(push_rtp(&mut segs[s], *track, *at, p));
+        }
+        std::fs::write(dir.join("seg-000001.ytr"), &segs[0]).unwrap();
+        let cut = segs[1].len() - 3;
+        std::fs::write(dir.join("seg-000002.ytr"), &segs[1][..cut]).unwrap();
+    }
+
+    fn streams(path: &Path) -> Vec<(String, u64, u64)> {
+        let out = std::process::Command::new("ffprobe")
+            .args(["-v", "error", "-show_streams", "-of", "json"])
+            .arg(path)
+            .output()
+            .expect("ffprobe");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["codec_name"].as_str().unwrap().to_string(),
+                    s["width"].as_u64().unwrap_or(0),
+                    s["height"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn codec_change_missing_keyframes_and_a_cut_segment_are_handled() {
+        let tmp = tempfile::tempdir().unwrap();
+        let rec = tmp.path().join("rec");
+        std::fs::create_dir_all(&rec).unwrap();
+        synthetic(&rec);
+        let out = tmp.path().join("out");
+        let r = participant_files(&rec, &out).unwrap();
+        let names: Vec<String> = r
+            .files
+            .iter()
+            .map(|f| f.path.file_name().unwrap().to_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            vec!["p1-张_三_x.webm", "p1-张_三_x-2.mkv", "p2-无关键帧.webm"],
+            "{:?}",
+            r.lines()
+        );
+        let notes = r.notes.join("\n");
+        assert!(notes.contains("seg-000002.ytr: damaged"), "{notes}");
+        assert!(notes.contains("never sent a usable keyframe"), "{notes}");
+        assert!(notes.contains("no manifest.json"), "{notes}");
+
+        // VP8 period: 90 frames across the sequence-number wrap, then H.264.
+        let (vp8, h264, p2) = (&r.files[0], &r.files[1], &r.files[2]);
+        assert_eq!(vp8.video.as_ref().unwrap().frames, 90);
+        assert_eq!(vp8.video.as_ref().unwrap().dropped, 0);
+        assert!(vp8.audio.as_ref().unwrap().frames >= 149);
+        let h = h264.video.as_ref().unwrap();
+        assert_eq!((h.codec, h.width, h.height), ("h264", 320, 180));
+        assert!(h.frames >= 88, "{}", h.frames); // the cut may take the last frame
+        assert!(p2.video.is_none());
+        assert_eq!(p2.audio.as_ref().unwrap().frames, 100);
+
+        assert_eq!(
+            streams(&vp8.path),
+            vec![("vp8".into(), 320, 240), ("opus".into(), 0, 0)]
+        );
+        assert_eq!(
+            streams(&h264.path),
+            vec![("h264".into(), 320, 180), ("opus".into(), 0, 0)]
+        );
+        assert_eq!(streams(&p2.path), vec![("opus".into(), 0, 0)]);
+        // The second file starts where the codec changed.
+        let d = h264.start_us as i64 - vp8.start_us as i64;
+        assert!((d - 3_000_000).abs() < 50_000, "{d}");
+    }
+}

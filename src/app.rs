@@ -89,6 +89,7 @@ impl App {
         .await?;
         if self.sfu.set(sfu).is_ok() {
             crate::hearing::registry::spawn_ticker(self.clone());
+            crate::recording::jobs::resume(self);
         }
         Ok(())
     }

@@ -173,6 +173,21 @@ async fn a_hearing_is_recorded_sealed_verifiable_and_tampering_is_named() {
             .0,
         403
     );
+    // Post-processing runs after the seal: one playable file per participant.
+    let export = dir.join("export");
+    assert!(
+        wait_for(Duration::from_secs(20), || {
+            std::fs::read_to_string(export.join("STATE")).is_ok_and(|s| s.trim() == "done")
+        })
+        .await,
+        "post-processing did not finish"
+    );
+    let webms = std::fs::read_dir(&export)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".webm"))
+        .count();
+    assert_eq!(webms, 3);
     // The seal is on the hearing's record.
     let (_, ev) = chair.get(&format!("/api/hearings/{hearing}/events")).await;
     assert!(
@@ -182,6 +197,22 @@ async fn a_hearing_is_recorded_sealed_verifiable_and_tampering_is_named() {
             .iter()
             .any(|e| e["kind"] == "recording.sealed")
     );
+    // ... and so is the post-processing (written just after the files).
+    let mut processed = false;
+    for _ in 0..50 {
+        let (_, ev) = chair.get(&format!("/api/hearings/{hearing}/events")).await;
+        if ev["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "recording.processed")
+        {
+            processed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(processed, "no recording.processed event");
 
     // Tampering, each on a fresh copy: one byte of a segment; a deleted segment; an
     // edited manifest; a segment slipped in.
@@ -189,7 +220,9 @@ async fn a_hearing_is_recorded_sealed_verifiable_and_tampering_is_named() {
         let to = srv.dir.path().join(name);
         std::fs::create_dir_all(&to).unwrap();
         for e in std::fs::read_dir(&dir).unwrap().flatten() {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            if e.path().is_file() {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
         }
         to
     };

@@ -322,10 +322,13 @@ async fn seal_recording(app: &App, hearing: i64, sfu: &crate::sfu::Sfu) {
         return;
     };
     let (kind, detail) = match crate::recording::seal::seal(app, &dir, hearing, true).await {
-        Ok(m) => (
-            "recording.sealed",
-            json!({"segments": m.segments.len(), "chain_head": m.chain_head, "tracks": m.tracks.len()}),
-        ),
+        Ok(m) => {
+            crate::recording::jobs::spawn(app.clone(), dir.clone(), hearing);
+            (
+                "recording.sealed",
+                json!({"segments": m.segments.len(), "chain_head": m.chain_head, "tracks": m.tracks.len()}),
+            )
+        }
         Err(e) => {
             tracing::error!(error = %e, hearing, "sealing the recording failed");
             ("recording.seal_failed", json!({"error": e.to_string()}))
@@ -338,6 +341,23 @@ async fn seal_recording(app: &App, hearing: i64, sfu: &crate::sfu::Sfu) {
     };
     if let Err(e) = write(app, hearing, &Principal::System, vec![rec]).await {
         tracing::error!(error = %e, hearing, "could not record the seal");
+    }
+}
+
+/// An event the server itself puts on a hearing's record (timeline + audit).
+pub async fn record_system_event(app: &App, hearing: i64, kind: &str, detail: serde_json::Value) {
+    if !app.rooms.is_loaded(hearing)
+        && let Err(e) = load(app, hearing).await
+    {
+        tracing::error!(error = %e, hearing, "cannot load the hearing to record an event");
+    }
+    let rec = Effect::Record {
+        kind: kind.into(),
+        target: None,
+        detail,
+    };
+    if let Err(e) = write(app, hearing, &Principal::System, vec![rec]).await {
+        tracing::error!(error = %e, hearing, kind, "could not record a system event");
     }
 }
 

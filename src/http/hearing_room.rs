@@ -544,6 +544,7 @@ pub async fn recording_status(
             "tracks": manifest.as_ref().map(|m| m["tracks"].as_array().map_or(0, |t| t.len())),
             "interruptions": manifest.as_ref().map(|m| m["interruptions"].clone()),
             "verification": verification,
+            "processing": crate::recording::jobs::state(&dir),
         })
     })
     .await

@@ -2,13 +2,17 @@
 //! forwards into a per-hearing buffer (`segment` format, raw RTP + sender reports with
 //! arrival time); `writer` puts the buffers into 10-second segment files and chains their
 //! hashes; `seal` signs the manifest with the commission's seal key when the hearing ends
-//! or, after a crash, at the next start; `verify` checks a recording offline.
+//! or, after a crash, at the next start; `verify` checks a recording offline. After the
+//! seal, `jobs` runs `remux` (ffmpeg-next, no re-encoding; `depacketize` is its pure part)
+//! into one playable file per participant.
 //!
-//! Status: capture, chaining, sealing, recovery and verification. Post-processing into
-//! playable files (ffmpeg-next) is still to come.
+//! Status: the composite hearing file (gallery, labels, clock, chapters) is still to come.
 
 pub mod chain;
+pub mod depacketize;
+pub mod jobs;
 pub mod manifest;
+pub mod remux;
 pub mod seal;
 pub mod segment;
 pub mod verify;

@@ -4,9 +4,12 @@
 set -euo pipefail
 what=${1:-run}
 pkgs=(pkg-config ca-certificates curl)
-# ffmpeg-next (format + codec, recording post-processing): bindgen needs libclang; the
-# build links FFmpeg 5.1's avcodec, avformat and avutil (swscale/swresample are not used).
-pkgs+=(clang libclang-dev libavcodec-dev libavformat-dev libavutil-dev)
+# ffmpeg-next (recording post-processing: remux, and the composite hearing file with
+# swscale + swresample): bindgen needs libclang; the build links FFmpeg 5.1's avcodec,
+# avformat, avutil, swscale and swresample (Debian's libavcodec brings libx264 and aac).
+# The composite's labels are drawn with the Noto CJK font (path: YUNTING_CJK_FONT).
+pkgs+=(clang libclang-dev libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev)
+pkgs+=(fonts-noto-cjk)
 if [ "$what" = test ]; then
   pkgs+=(postgresql chromium fonts-noto-cjk python3 ffmpeg)
   command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)

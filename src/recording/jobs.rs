@@ -1,15 +1,16 @@
 //! Post-processing as a job: when a hearing's recording is sealed, its per-participant
-//! files are written into `<recording>/export/` in the background, off the media path.
+//! files and the composite `hearing.mp4` are written into `<recording>/export/` in the background, off the media path.
 //! The job's state is on disk (`export/STATE`: `processing` or `done`), so a job cut off by
 //! a restart runs again at the next start, and the recording status can show it.
 
-use super::remux;
 use super::seal::MANIFEST;
+use super::{composite, remux};
 use crate::app::App;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
 pub const EXPORT_DIR: &str = "export";
+pub const COMPOSITE_FILE: &str = "hearing.mp4";
 const STATE: &str = "STATE";
 
 pub fn state(dir: &Path) -> Option<String> {
@@ -23,8 +24,20 @@ pub fn run(dir: &Path) -> anyhow::Result<remux::RemuxReport> {
     let out = dir.join(EXPORT_DIR);
     std::fs::create_dir_all(&out)?;
     std::fs::write(out.join(STATE), "processing\n")?;
-    let report = remux::participant_files(dir, &out)?;
-    std::fs::write(out.join("report.txt"), report.lines().join("\n") + "\n")?;
+    let mut report = remux::participant_files(dir, &out)?;
+    let mut lines = report.lines();
+    // The composite hearing file: its failure does not fail the job (the per-participant
+    // files stand); it is noted in the report.
+    match composite::hearing_file(dir, &out.join(COMPOSITE_FILE)) {
+        Ok(c) => lines.extend(c.lines()),
+        Err(e) => {
+            let msg = format!("composite {COMPOSITE_FILE} failed: {e:#}");
+            tracing::error!("{msg}");
+            lines.push(format!("note: {msg}"));
+            report.notes.push(msg);
+        }
+    }
+    std::fs::write(out.join("report.txt"), lines.join("\n") + "\n")?;
     std::fs::write(out.join(STATE), "done\n")?;
     Ok(report)
 }

@@ -4,13 +4,14 @@
 //! hashes; `seal` signs the manifest with the commission's seal key when the hearing ends
 //! or, after a crash, at the next start; `verify` checks a recording offline. After the
 //! seal, `jobs` runs `remux` (ffmpeg-next, no re-encoding; `depacketize` is its pure part)
-//! into one playable file per participant.
-//!
-//! Status: the composite hearing file (gallery, labels, clock, chapters) is still to come.
+//! into one playable file per participant, then `composite` (decode, gallery, labels,
+//! clock, chapters; `layout` is its pure part) into one `hearing.mp4`.
 
 pub mod chain;
+pub mod composite;
 pub mod depacketize;
 pub mod jobs;
+pub mod layout;
 pub mod manifest;
 pub mod remux;
 pub mod seal;

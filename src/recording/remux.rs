@@ -110,6 +110,70 @@ pub fn participant_files(recording_dir: &Path, out_dir: &Path) -> Result<RemuxRe
     Ok(report)
 }
 
+/// A track after depacketization, on the recording's wall clock (µs).
+pub struct WallTrack {
+    pub codec: Codec,
+    pub frames: Vec<Frame>,
+    /// Wall-clock time of each frame, same order as `frames` (time order).
+    pub wall: Vec<i64>,
+}
+
+/// One participant's usable tracks (for the composite hearing file).
+pub struct ParticipantMedia {
+    pub participant_id: String,
+    pub name: String,
+    pub role: String,
+    pub tracks: Vec<WallTrack>,
+}
+
+/// Every participant's tracks, depacketized and put on the wall clock exactly as
+/// [`participant_files`] does, in order of each participant's first track (one pass over
+/// the segments; all compressed media is held in memory).
+pub fn load_participants(recording_dir: &Path) -> Result<(Vec<ParticipantMedia>, RemuxReport)> {
+    let mut report = RemuxReport::default();
+    let (tracks, segments) = load(recording_dir, &mut report)?;
+    let all: Vec<&TrackInfo> = tracks.iter().collect();
+    let mut damaged: HashSet<String> = HashSet::new();
+    let mut media = read_tracks(recording_dir, &segments, &all, &mut report, &mut damaged);
+    let mut order: Vec<&str> = Vec::new();
+    for t in &tracks {
+        if !order.contains(&t.participant_id.as_str()) {
+            order.push(&t.participant_id);
+        }
+    }
+    let mut out = Vec::new();
+    for pid in order {
+        let mine: Vec<&TrackInfo> = tracks.iter().filter(|t| t.participant_id == pid).collect();
+        let m: HashMap<u16, TrackMedia> = mine
+            .iter()
+            .filter_map(|t| media.remove(&t.index).map(|m| (t.index, m)))
+            .collect();
+        let who = format!("{} ({pid})", mine[0].name);
+        let tracks = sources(&who, &mine, m, &mut report)
+            .into_iter()
+            .map(|s| {
+                let mut idx: Vec<usize> = (0..s.frames.len()).collect();
+                idx.sort_by_key(|&i| s.wall[i]);
+                let wall = idx.iter().map(|&i| s.wall[i]).collect();
+                let mut frames: Vec<Option<Frame>> = s.frames.into_iter().map(Some).collect();
+                let frames = idx.iter().filter_map(|&i| frames[i].take()).collect();
+                WallTrack {
+                    codec: s.codec,
+                    frames,
+                    wall,
+                }
+            })
+            .collect();
+        out.push(ParticipantMedia {
+            participant_id: pid.to_string(),
+            name: mine[0].name.clone(),
+            role: mine[0].role.clone(),
+            tracks,
+        });
+    }
+    Ok((out, report))
+}
+
 /// The tracks and segment names: from the sealed manifest, else (unsealed) from the
 /// tracks list, the chain and the segment files present.
 fn load(dir: &Path, report: &mut RemuxReport) -> Result<(Vec<TrackInfo>, Vec<String>)> {
@@ -226,14 +290,14 @@ struct Period {
     audio: Option<Codec>,
 }
 
-fn participant(
-    pid: &str,
+/// Depacketize a participant's tracks and put them on one wall clock (sorted by first
+/// arrival). Unusable tracks are noted in `report` and left out.
+fn sources(
+    who: &str,
     tracks: &[&TrackInfo],
     mut media: HashMap<u16, TrackMedia>,
-    out_dir: &Path,
     report: &mut RemuxReport,
-) {
-    let who = format!("{} ({pid})", tracks[0].name);
+) -> Vec<Source> {
     let mut sources: Vec<(Source, Vec<Option<i64>>, u32)> = Vec::new();
     for t in tracks {
         let m = media.remove(&t.index).unwrap_or_default();
@@ -312,10 +376,7 @@ fn participant(
         ));
     }
     if sources.is_empty() {
-        report
-            .skipped
-            .push(format!("{who}: nothing that can be remuxed"));
-        return;
+        return Vec::new();
     }
     // One clock for all of the participant's streams.
     let walls = {
@@ -338,6 +399,24 @@ fn participant(
         })
         .collect();
     sources.sort_by_key(|s| s.first_arrival);
+    sources
+}
+
+fn participant(
+    pid: &str,
+    tracks: &[&TrackInfo],
+    media: HashMap<u16, TrackMedia>,
+    out_dir: &Path,
+    report: &mut RemuxReport,
+) {
+    let who = format!("{} ({pid})", tracks[0].name);
+    let sources = sources(&who, tracks, media, report);
+    if sources.is_empty() {
+        report
+            .skipped
+            .push(format!("{who}: nothing that can be remuxed"));
+        return;
+    }
 
     // Periods: a new one wherever a stream of one kind changes codec.
     let mut periods: Vec<Period> = Vec::new();

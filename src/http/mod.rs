@@ -10,6 +10,7 @@ pub mod health;
 pub mod hearing_room;
 pub mod invitations;
 pub mod party;
+pub mod recordings;
 pub mod users;
 pub mod web;
 pub mod ws;
@@ -83,6 +84,18 @@ pub fn router(app: App, https: bool) -> Router {
         .route(
             "/api/hearings/{id}/recording",
             get(hearing_room::recording_status),
+        )
+        .route(
+            "/api/hearings/{id}/recording/files",
+            get(recordings::list_files),
+        )
+        .route(
+            "/api/hearings/{id}/recording/files/{name}",
+            get(recordings::get_file),
+        )
+        .route(
+            "/api/hearings/{id}/recording/chapters",
+            get(recordings::list_chapters),
         )
         .route(
             "/api/hearings/{id}/exhibits",

@@ -569,7 +569,129 @@ function hearingsSection(c) {
       label('hstatus', hg.status),
       tribunalText(hg),
       h('span', { class: 'stack' }, (hg.case_numbers || []).map((n) => h('span', null, n))),
-    ])));
+    ])),
+  list.map(recordingPanel));
+}
+
+// ------------------------------------------------------------------ recordings
+
+function fmtBytes(n) {
+  if (!(n > 0)) return '0 B';
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i += 1; }
+  return (i ? n.toFixed(n < 10 ? 1 : 0) : String(n)) + ' ' + units[i];
+}
+
+function fmtClock(s) {
+  const total = Math.max(0, Math.floor(s || 0));
+  const hh = Math.floor(total / 3600);
+  const mm = Math.floor((total % 3600) / 60);
+  const ss = total % 60;
+  const two = (x) => String(x).padStart(2, '0');
+  return (hh ? hh + ':' + two(mm) : String(mm)) + ':' + two(ss);
+}
+
+/** recording | processing | sealed | interrupted | unsealed | none */
+function recordingState(rec) {
+  if (rec.status === 'recording') return 'recording';
+  if (rec.processing && rec.processing !== 'done') return 'processing';
+  return rec.status || 'none';
+}
+
+const REC_BADGE = { recording: 'in_hearing', processing: 'awaiting_hearing', sealed: 'closed', interrupted: 'inv-revoked' };
+
+/** One hearing's recording: its state, and a player once there are files. */
+function recordingPanel(hg) {
+  const box = h('div', { class: 'recording', style: 'margin-top:1rem;border-top:1px solid var(--border);padding-top:.75rem' },
+    h('h3', { style: 'margin:0 0 .5rem;font-size:1rem' }, t('rec.title', { time: fmtDateTime(hg.scheduled_at) })),
+    h('p', { class: 'muted', style: 'margin:0' }, t('common.loading')));
+  loadRecording(box, hg).catch((err) => {
+    if (err instanceof ApiError && (err.status === 403 || err.status === 404)) { box.remove(); return; }
+    replace(box, box.firstChild, h('p', { class: 'msg msg-error', role: 'alert' }, errorText(err)));
+  });
+  return box;
+}
+
+async function loadRecording(box, hg) {
+  const base = '/api/hearings/' + encodeURIComponent(hg.id) + '/recording';
+  const rec = await api('GET', base);
+  const title = box.firstChild;
+  const state = recordingState(rec);
+  if (state === 'none') {
+    replace(box, title, empty(t('rec.none')));
+    return;
+  }
+  const facts = [
+    h('span', { class: 'badge badge-' + (REC_BADGE[state] || 'plain') }, t('rec.state.' + state)),
+    rec.duration_s > 0 ? kv(t('rec.duration'), fmtClock(rec.duration_s)) : null,
+    rec.bytes > 0 ? kv(t('rec.size'), fmtBytes(rec.bytes)) : null,
+    rec.verification ? h('span', {
+      title: (rec.verification.problems || []).join('\n') || null,
+      style: 'color:' + (rec.verification.ok ? 'var(--ok, #1a7f37)' : 'var(--danger, #b42318)'),
+    }, rec.verification.ok ? '✓ ' + t('rec.verified') : '✗ ' + t('rec.not_verified')) : null,
+  ].filter(Boolean);
+  const line = h('p', { style: 'margin:0 0 .5rem;display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:center' }, facts);
+  replace(box, title, line);
+  if (state === 'recording') return;
+
+  const [files, chapters] = await Promise.all([
+    api('GET', base + '/files'),
+    api('GET', base + '/chapters').catch(() => ({ chapters: [] })),
+  ]);
+  const list = files.files || [];
+  if (!list.length) {
+    box.appendChild(empty(state === 'processing' ? t('rec.processing_note') : t('rec.no_files')));
+    return;
+  }
+  box.appendChild(recordingPlayer(list, chapters.chapters || []));
+}
+
+function fileLabel(f) {
+  const who = f.kind === 'composite' ? t('rec.composite') : (f.participant || f.name);
+  const ext = (f.name.split('.').pop() || '').toUpperCase();
+  return who + ' · ' + ext + ' · ' + fmtBytes(f.size);
+}
+
+function recordingPlayer(files, chapters) {
+  // The server lists the composite first.
+  const video = h('video', {
+    controls: true, preload: 'metadata', playsinline: true,
+    style: 'display:block;width:100%;max-width:720px;max-height:60vh;background:#000;border-radius:4px',
+  });
+  const download = h('a', { class: 'btn btn-secondary btn-small', style: 'margin-left:.5rem' }, t('rec.download'));
+  const pick = (f) => {
+    video.src = f.url;
+    download.href = f.url;
+    download.setAttribute('download', f.name);
+  };
+  const picker = files.length > 1
+    ? h('select', {
+      'aria-label': t('rec.file'),
+      style: 'max-width:100%;min-height:36px',
+      onchange: (e) => pick(files[Number(e.target.value)]),
+    }, files.map((f, i) => h('option', { value: String(i) }, fileLabel(f))))
+    : h('span', { class: 'muted' }, fileLabel(files[0]));
+  pick(files[0]);
+
+  const chapterList = chapters.length
+    ? h('div', null,
+      h('h4', { style: 'margin:.75rem 0 .25rem;font-size:.95rem' }, t('rec.chapters')),
+      h('ol', { style: 'list-style:none;margin:0;padding:0' }, chapters.map((ch) => h('li', null,
+        h('button', {
+          type: 'button', class: 'btn-link', style: 'text-align:left;padding:.35rem 0;min-height:36px',
+          onclick: () => {
+            video.currentTime = ch.offset_s;
+            if (video.paused) video.play().catch(() => {});
+          },
+        }, h('span', { style: 'font-variant-numeric:tabular-nums;margin-right:.5rem' }, fmtClock(ch.offset_s)), ch.title)))))
+    : null;
+
+  return h('div', { class: 'recording-player' },
+    h('div', { style: 'display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;margin-bottom:.5rem' },
+      h('label', { class: 'muted' }, t('rec.file')), picker, download),
+    video,
+    chapterList);
 }
 
 function historySection(c) {

@@ -605,9 +605,11 @@ fn write(
         );
         for (ti, tile) in tiles.iter_mut().enumerate() {
             let who = &people[ti];
-            // Video up to now.
+            // Video up to the middle of this output frame: the nearest picture, so video
+            // is at most half a frame (±20 ms) off the audio instead of up to a frame late.
             let mut fresh = false;
-            while let Some(f) = tile.video.get(tile.next_video).filter(|f| f.wall <= t) {
+            let upto = t + 500_000 / FPS as i64;
+            while let Some(f) = tile.video.get(tile.next_video).filter(|f| f.wall <= upto) {
                 tile.next_video += 1;
                 let codec = who.tracks[f.track].codec;
                 if let std::collections::hash_map::Entry::Vacant(e) = tile.decoders.entry(f.track) {

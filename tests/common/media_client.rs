@@ -225,6 +225,30 @@ impl MediaClient {
         tcp_only: bool,
         admitter: Option<&str>,
     ) -> MediaClient {
+        Self::connect(base_http, hearing, token, tcp_only, admitter, None).await
+    }
+
+    /// As [`MediaClient::join`] (admitted by `admitter` if the seat waits), publishing
+    /// `media` — a VP8 IVF file (30 fps) and an Ogg Opus file (20 ms pages) — instead of
+    /// [`media_files`].
+    pub async fn join_with_media(
+        base_http: &str,
+        hearing: i64,
+        token: &str,
+        admitter: Option<&str>,
+        media: (PathBuf, PathBuf),
+    ) -> MediaClient {
+        Self::connect(base_http, hearing, token, false, admitter, Some(media)).await
+    }
+
+    async fn connect(
+        base_http: &str,
+        hearing: i64,
+        token: &str,
+        tcp_only: bool,
+        admitter: Option<&str>,
+        media: Option<(PathBuf, PathBuf)>,
+    ) -> MediaClient {
         let url = format!(
             "{}/ws/hearing/{hearing}",
             base_http.replacen("http", "ws", 1)
@@ -416,7 +440,7 @@ impl MediaClient {
             }
         };
 
-        let (video_file, audio_file) = media_files().clone();
+        let (video_file, audio_file) = media.unwrap_or_else(|| media_files().clone());
         let vpt = vsender
             .get_parameters()
             .await
@@ -498,7 +522,12 @@ async fn feed<R>(
     while let Some(mut reader) = open() {
         let mut tick = tokio::time::interval(period);
         while let Some(data) = next_frame(&mut reader) {
-            tick.tick().await;
+            // The Ogg comment header ("OpusTags") that `OggReader` hands out as the first
+            // page is no media: sent at once, it does not delay the audio by a frame
+            // against the video (the recording drops it).
+            if !data.starts_with(b"OpusTags") {
+                tick.tick().await;
+            }
             let sample = Sample {
                 data,
                 duration: period,
@@ -522,7 +551,10 @@ async fn feed_video(track: Arc<TrackLocalStaticSample>, pt: u8, file: PathBuf) {
             .ok()
             .map(|(r, _)| r)
     };
-    feed(track, pt, Duration::from_millis(33), open, |r| {
+    // 1/30 s, rounded up so that the packetizer's `(duration × 90 kHz) as u32` is 3000
+    // ticks: a 33 ms period would run the video 1 % fast (10 ms per second ahead of the
+    // audio).
+    feed(track, pt, Duration::from_nanos(33_333_334), open, |r| {
         r.parse_next_frame().ok().map(|(f, _)| f.freeze())
     })
     .await

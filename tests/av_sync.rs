@@ -20,11 +20,11 @@
 mod common;
 
 use common::media_client::{MediaClient, media_files};
-use common::{Backend, Client, TestServer};
+use common::{Backend, Client, TestServer, wait_for};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use yunting::recording::composite::{HEIGHT, WIDTH, hearing_file};
 use yunting::recording::layout::{self, Rect};
 use yunting::recording::manifest::Manifest;
@@ -40,17 +40,6 @@ const MEDIA_S: u32 = 20;
 
 fn token(c: &Client) -> &str {
     c.token.as_deref().unwrap()
-}
-
-async fn wait_for(timeout: Duration, mut ok: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if ok() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    ok()
 }
 
 fn ffmpeg(args: &[&str]) -> Vec<u8> {
@@ -264,17 +253,7 @@ async fn flashes_and_beeps_stay_within_40_ms_in_the_recordings() {
     let media_dir = tempfile::tempdir().unwrap();
     let (flash, beep, silence) = sync_media(media_dir.path());
 
-    let srv = TestServer::start_with(
-        Backend::Sqlite,
-        &[
-            ("YUNTING_MEDIA_UDP_ADDR", "127.0.0.1:0"),
-            ("YUNTING_MEDIA_TCP_ADDR", "127.0.0.1:0"),
-        ],
-    )
-    .await
-    .unwrap();
-    srv.app.start_media().await.unwrap();
-    let demo = srv.demo().await;
+    let (srv, demo) = TestServer::with_media(Backend::Sqlite, &[]).await.unwrap();
     let hearing = demo["hearing"]["id"].as_i64().unwrap();
     let case = demo["case"]["id"].as_i64().unwrap();
     let chair = srv.staff(&demo, "arbitrator").await;

@@ -8,7 +8,7 @@
 mod common;
 
 use common::media_client::MediaClient;
-use common::{Backend, Client, TestServer};
+use common::{Backend, Client, TestServer, wait_for};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
@@ -19,17 +19,6 @@ use yunting::recording::manifest::Manifest;
 
 fn token(c: &Client) -> &str {
     c.token.as_deref().unwrap()
-}
-
-async fn wait_for(timeout: Duration, mut ok: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if ok() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    ok()
 }
 
 fn probe(path: &Path) -> Value {
@@ -101,17 +90,7 @@ fn gray_frame(path: &Path, at_s: f64) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_recorded_hearing_becomes_one_composite_mp4() {
-    let srv = TestServer::start_with(
-        Backend::Sqlite,
-        &[
-            ("YUNTING_MEDIA_UDP_ADDR", "127.0.0.1:0"),
-            ("YUNTING_MEDIA_TCP_ADDR", "127.0.0.1:0"),
-        ],
-    )
-    .await
-    .unwrap();
-    srv.app.start_media().await.unwrap();
-    let demo = srv.demo().await;
+    let (srv, demo) = TestServer::with_media(Backend::Sqlite, &[]).await.unwrap();
     let hearing = demo["hearing"]["id"].as_i64().unwrap();
     let case = demo["case"]["id"].as_i64().unwrap();
     let chair = srv.staff(&demo, "arbitrator").await;

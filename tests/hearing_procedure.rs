@@ -17,15 +17,7 @@ async fn server_with(env: &[(&str, &str)]) -> (TestServer, Value) {
 
 /// `None` only when PostgreSQL tests are explicitly skipped.
 async fn server_on(backend: Backend, env: &[(&str, &str)]) -> Option<(TestServer, Value)> {
-    let mut all = vec![
-        ("YUNTING_MEDIA_UDP_ADDR", "127.0.0.1:0"),
-        ("YUNTING_MEDIA_TCP_ADDR", "127.0.0.1:0"),
-    ];
-    all.extend_from_slice(env);
-    let srv = TestServer::start_with(backend, &all).await?;
-    srv.app.start_media().await.unwrap();
-    let demo = srv.demo().await;
-    Some((srv, demo))
+    TestServer::with_media(backend, env).await
 }
 
 fn seat_of(demo: &Value, role: &str) -> String {

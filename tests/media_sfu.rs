@@ -4,34 +4,15 @@
 mod common;
 
 use common::media_client::MediaClient;
-use common::{Backend, TestServer};
-use std::time::{Duration, Instant};
+use common::{Backend, TestServer, wait_for};
+use std::time::Duration;
 
 async fn server() -> (TestServer, serde_json::Value) {
     server_with(&[]).await
 }
 
 async fn server_with(env: &[(&str, &str)]) -> (TestServer, serde_json::Value) {
-    let mut all = vec![
-        ("YUNTING_MEDIA_UDP_ADDR", "127.0.0.1:0"),
-        ("YUNTING_MEDIA_TCP_ADDR", "127.0.0.1:0"),
-    ];
-    all.extend_from_slice(env);
-    let srv = TestServer::start_with(Backend::Sqlite, &all).await.unwrap();
-    srv.app.start_media().await.unwrap();
-    let demo = srv.demo().await;
-    (srv, demo)
-}
-
-async fn wait_until(timeout: Duration, mut ok: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if ok() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    ok()
+    TestServer::with_media(Backend::Sqlite, env).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -61,7 +42,7 @@ async fn three_participants_each_receive_the_other_two_and_a_late_joiner_starts_
     .await;
 
     let clients = [&a, &b, &c];
-    let all_flowing = wait_until(Duration::from_secs(15), || {
+    let all_flowing = wait_for(Duration::from_secs(15), || {
         clients.iter().all(|me| {
             clients
                 .iter()
@@ -204,7 +185,7 @@ async fn a_dropped_connection_is_reconnecting_then_returns_to_its_seat() {
         b2.participant_id.as_str()
     );
     assert!(
-        wait_until(Duration::from_secs(10), || a
+        wait_for(Duration::from_secs(10), || a
             .received_from(&b2.participant_id)
             .video_packets
             > 10)
@@ -365,7 +346,7 @@ async fn audio_only_stops_video_keeps_audio_and_resumes_on_a_keyframe() {
     )
     .await;
     assert!(
-        wait_until(Duration::from_secs(10), || b
+        wait_for(Duration::from_secs(10), || b
             .received_from(&a.participant_id)
             .video_packets
             > 20)
@@ -401,7 +382,7 @@ async fn audio_only_stops_video_keeps_audio_and_resumes_on_a_keyframe() {
 
     b.send(serde_json::json!({"type": "audio_only", "enabled": false}));
     assert!(
-        wait_until(Duration::from_secs(3), || b
+        wait_for(Duration::from_secs(3), || b
             .received_from(&a.participant_id)
             .video_packets
             > after.video_packets + 20)
@@ -478,7 +459,7 @@ async fn a_participant_on_a_network_without_udp_joins_over_ice_tcp() {
         clerk.token.as_deref(),
     )
     .await;
-    let flowing = wait_until(Duration::from_secs(10), || {
+    let flowing = wait_for(Duration::from_secs(10), || {
         let (ab, ba) = (
             a.received_from(&b.participant_id),
             b.received_from(&a.participant_id),

@@ -7,7 +7,7 @@
 mod common;
 
 use common::media_client::MediaClient;
-use common::{Backend, Client, TestServer};
+use common::{Backend, Client, TestServer, wait_for};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -55,30 +55,9 @@ fn count_records(dir: &Path) -> (HashMap<u16, u64>, u64) {
     (rtp, srs)
 }
 
-async fn wait_for(timeout: Duration, mut ok: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if ok() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    ok()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hearing_is_recorded_sealed_verifiable_and_tampering_is_named() {
-    let srv = TestServer::start_with(
-        Backend::Sqlite,
-        &[
-            ("YUNTING_MEDIA_UDP_ADDR", "127.0.0.1:0"),
-            ("YUNTING_MEDIA_TCP_ADDR", "127.0.0.1:0"),
-        ],
-    )
-    .await
-    .unwrap();
-    srv.app.start_media().await.unwrap();
-    let demo = srv.demo().await;
+    let (srv, demo) = TestServer::with_media(Backend::Sqlite, &[]).await.unwrap();
     let hearing = demo["hearing"]["id"].as_i64().unwrap();
     let case = demo["case"]["id"].as_i64().unwrap();
     let chair = srv.staff(&demo, "arbitrator").await;

@@ -5,24 +5,13 @@
 mod common;
 
 use common::media_client::MediaClient;
-use common::{Backend, Client, TestServer};
+use common::{Backend, Client, TestServer, wait_for};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn token(c: &Client) -> &str {
     c.token.as_deref().unwrap()
-}
-
-async fn wait_for(timeout: Duration, mut ok: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if ok() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    ok()
 }
 
 /// A raw GET (the body as bytes), with an optional `Range`.
@@ -46,17 +35,7 @@ fn header(r: &reqwest::Response, name: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn staff_play_and_download_recordings_with_ranges_parties_cannot() {
-    let srv = TestServer::start_with(
-        Backend::Sqlite,
-        &[
-            ("YUNTING_MEDIA_UDP_ADDR", "127.0.0.1:0"),
-            ("YUNTING_MEDIA_TCP_ADDR", "127.0.0.1:0"),
-        ],
-    )
-    .await
-    .unwrap();
-    srv.app.start_media().await.unwrap();
-    let demo = srv.demo().await;
+    let (srv, demo) = TestServer::with_media(Backend::Sqlite, &[]).await.unwrap();
     let hearing = demo["hearing"]["id"].as_i64().unwrap();
     let case = demo["case"]["id"].as_i64().unwrap();
     let chair = srv.staff(&demo, "arbitrator").await;

@@ -113,21 +113,7 @@ pub fn safe_name(name: &str) -> bool {
         && !name.chars().any(char::is_control)
 }
 
-/// The same as the remuxer's file names: letters and digits (any script), `-`, `_`.
-fn sanitise(s: &str) -> String {
-    let out: String = s
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(48)
-        .collect();
-    out.trim_matches('_').to_string()
-}
+use crate::recording::remux::sanitise;
 
 /// Whose file `stem` is: `<participant>-<name>[-<n>]`, matched against the manifest's
 /// tracks, else read from the name itself.

@@ -485,7 +485,8 @@ fn participant(
 }
 
 /// Keep letters and digits (any script), `-` and `_`; everything else becomes `_`.
-fn sanitise(s: &str) -> String {
+/// Output file names are `<participant>-<sanitised name>[-n]`.
+pub fn sanitise(s: &str) -> String {
     let out: String = s
         .chars()
         .map(|c| {

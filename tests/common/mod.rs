@@ -187,6 +187,23 @@ impl TestServer {
 }
 
 impl TestServer {
+    /// A server with the media server on loopback and the demo seeded; `None` only when
+    /// PostgreSQL tests are explicitly skipped.
+    pub async fn with_media(
+        backend: Backend,
+        extra_env: &[(&str, &str)],
+    ) -> Option<(TestServer, Value)> {
+        let mut env = vec![
+            ("YUNTING_MEDIA_UDP_ADDR", "127.0.0.1:0"),
+            ("YUNTING_MEDIA_TCP_ADDR", "127.0.0.1:0"),
+        ];
+        env.extend_from_slice(extra_env);
+        let srv = Self::start_with(backend, &env).await?;
+        srv.app.start_media().await.unwrap();
+        let demo = srv.demo().await;
+        Some((srv, demo))
+    }
+
     /// A verified party who also passed the device check and acknowledged the discipline
     /// for `hearing`: ready for the waiting room.
     pub async fn ready_party(&self, demo: &Value, role: &str, hearing: i64) -> Client {
@@ -343,4 +360,16 @@ pub mod media_client;
 
 pub fn id_number(first17: &str) -> String {
     yunting::domain::identity::resident_id_with_check(first17)
+}
+
+/// Poll `ok` every 100 ms until it holds or `timeout` passes; its last answer.
+pub async fn wait_for(timeout: std::time::Duration, mut ok: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        if ok() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    ok()
 }

@@ -337,7 +337,11 @@ impl EventLoop {
         match control {
             C::Group(g) => p.route.group = g,
             C::ReceiveOnly => p.route.receive_only = true,
-            C::SideRoomRecorded(on) => p.route.side_room_recorded = on,
+            // Only what is recorded changes; nobody sees anything new.
+            C::SideRoomRecorded(on) => {
+                p.route.side_room_recorded = on;
+                return;
+            }
             C::ChairMute { kind, muted } => {
                 match kind {
                     MediaKind::Audio => p.route.chair_muted_audio = muted,
@@ -1020,7 +1024,7 @@ impl EventLoop {
         }
     }
 
-    fn forward(&mut self, publisher: u64, pkt: rtc::rtp::Packet, now: Instant) {
+    fn forward(&mut self, publisher: u64, mut pkt: rtc::rtp::Packet, now: Instant) {
         let source_ssrc = pkt.header.ssrc;
         let Some(p) = self.participants.get_mut(&publisher) else {
             return;
@@ -1040,6 +1044,14 @@ impl EventLoop {
         if !route.publishes(kind) {
             return;
         }
+        // Every subscriber negotiated its own extension ids, and the publisher's would make
+        // it drop the packet: strip them once here (the recorder above kept the packet as
+        // received), so the per-subscriber clone below copies no extension list. Stale
+        // padding from the publisher's extension block would make rtc-rtp mis-size the
+        // packet once the subscriber's stack adds its own extensions (marshal_to mismatch).
+        pkt.header.extension = false;
+        pkt.header.extensions.clear();
+        pkt.header.extensions_padding = 0;
         let keyframe = track
             .video_codec
             .is_some_and(|c| starts_keyframe(c, &pkt.payload));
@@ -1086,17 +1098,11 @@ impl EventLoop {
                     pt
                 }
             };
-            // The payload is shared (refcounted); only the header is copied per subscriber.
+            // The payload is shared (refcounted) and the extension list is empty: the
+            // per-subscriber copy is the fixed header only.
             let mut out = pkt.clone();
             out.header.ssrc = sub.ssrc;
             out.header.payload_type = pt;
-            // The subscriber negotiated its own extension ids; the publisher's would be dropped.
-            out.header.extension = false;
-            out.header.extensions.clear();
-            // Stale padding from the publisher's extension block would make rtc-rtp
-            // mis-size the packet once the subscriber's stack adds its own extensions,
-            // and drop it (marshal_to size mismatch).
-            out.header.extensions_padding = 0;
             sub.packets += 1;
             sub.bytes += out.payload.len() as u64;
             if let Err(e) = sender.write_rtp(now, out) {

@@ -605,7 +605,8 @@ impl RoomState {
                 fx.push(Effect::JoinMedia { conn });
                 fx.push(record(&action, Some(seat), json!({"by": actor.seat})));
             }
-            C::Deny { seat, .. } | C::Reverify { seat } if self.seats.contains_key(seat) => {
+            // seat_mut answers unknown_seat itself.
+            C::Deny { seat, .. } | C::Reverify { seat } => {
                 let reason = match cmd {
                     C::Deny { reason, .. } => Some(reason.clone()),
                     _ => None,
@@ -639,9 +640,6 @@ impl RoomState {
                     Some(seat),
                     json!({"by": actor.seat, "reason": reason}),
                 ));
-            }
-            C::Deny { .. } | C::Reverify { .. } => {
-                return Err(err("unknown_seat", "没有这个席位 / no such seat"));
             }
             C::Mute { seat, kind, muted } => {
                 fx.extend(self.chair_mute(seat, *kind, *muted)?);

@@ -242,29 +242,7 @@ async fn write(app: &App, hearing: i64, who: &Principal, writes: Vec<Effect>) ->
                 kind,
                 target,
                 detail,
-            } => {
-                let target = target.unwrap_or_else(|| format!("hearing:{hearing}"));
-                let mut detail = detail;
-                if let Some(map) = detail.as_object_mut() {
-                    map.insert("hearing_id".into(), json!(hearing));
-                }
-                sqlx::query(
-                    "INSERT INTO hearing_events (hearing_id, at, kind, actor, target, detail) VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(hearing)
-                .bind(now)
-                .bind(&kind)
-                .bind(who.audit_name())
-                .bind(&target)
-                .bind(detail.to_string())
-                .execute(tx.conn())
-                .await?;
-                let mut entry = AuditEntry::new(who, &kind, target).detail(detail);
-                if let Some(c) = case_id {
-                    entry = entry.case(c);
-                }
-                tx.audit(entry).await?;
-            }
+            } => append_event(&mut tx, who, hearing, case_id, &kind, target, detail).await?,
             Effect::SavePhase { phase, at } => {
                 let status = if phase == Phase::Closed {
                     "closed"
@@ -342,6 +320,40 @@ async fn seal_recording(app: &App, hearing: i64, sfu: &crate::sfu::Sfu) {
     if let Err(e) = write(app, hearing, &Principal::System, vec![rec]).await {
         tracing::error!(error = %e, hearing, "could not record the seal");
     }
+}
+
+/// One entry on a hearing's record: a `hearing_events` row (server time; the recording's
+/// chapters and the case timeline read these) and the matching audit entry, in `tx`.
+pub async fn append_event(
+    tx: &mut crate::db::WriteTx,
+    who: &Principal,
+    hearing: i64,
+    case_id: Option<i64>,
+    kind: &str,
+    target: Option<String>,
+    mut detail: serde_json::Value,
+) -> AppResult<()> {
+    let target = target.unwrap_or_else(|| format!("hearing:{hearing}"));
+    if let Some(map) = detail.as_object_mut() {
+        map.insert("hearing_id".into(), json!(hearing));
+    }
+    sqlx::query(
+        "INSERT INTO hearing_events (hearing_id, at, kind, actor, target, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(hearing)
+    .bind(crate::time::now_ms())
+    .bind(kind)
+    .bind(who.audit_name())
+    .bind(&target)
+    .bind(detail.to_string())
+    .execute(tx.conn())
+    .await?;
+    let mut entry = AuditEntry::new(who, kind, target).detail(detail);
+    if let Some(c) = case_id {
+        entry = entry.case(c);
+    }
+    tx.audit(entry).await?;
+    Ok(())
 }
 
 /// An event the server itself puts on a hearing's record (timeline + audit).

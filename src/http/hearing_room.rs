@@ -51,36 +51,6 @@ async fn hearing_case(tx: &mut WriteTx, who: &Principal, hearing: i64) -> AppRes
     Ok(case_id)
 }
 
-async fn event(
-    tx: &mut WriteTx,
-    who: &Principal,
-    hearing: i64,
-    case_id: i64,
-    kind: &str,
-    target: String,
-    detail: Value,
-) -> AppResult<()> {
-    let now = crate::time::now_ms();
-    sqlx::query(
-        "INSERT INTO hearing_events (hearing_id, at, kind, actor, target, detail) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(hearing)
-    .bind(now)
-    .bind(kind)
-    .bind(who.audit_name())
-    .bind(&target)
-    .bind(detail.to_string())
-    .execute(tx.conn())
-    .await?;
-    tx.audit(
-        AuditEntry::new(who, kind, target)
-            .case(case_id)
-            .detail(detail),
-    )
-    .await?;
-    Ok(())
-}
-
 // --- network test -------------------------------------------------------------------
 
 pub async fn ping(Auth(_): Auth) -> Json<Value> {
@@ -149,13 +119,13 @@ pub async fn device_check(
         .execute(tx.conn())
         .await?;
     }
-    event(
+    crate::hearing::registry::append_event(
         &mut tx,
         &who,
         hearing,
-        case_id,
+        Some(case_id),
         "hearing.device_check",
-        format!("hearing:{hearing}"),
+        Some(format!("hearing:{hearing}")),
         json!({"check": check, "verdict": verdict}),
     )
     .await?;
@@ -214,13 +184,13 @@ pub async fn discipline_ack(
     .bind(&meta.user_agent)
     .execute(tx.conn())
     .await?;
-    event(
+    crate::hearing::registry::append_event(
         &mut tx,
         &who,
         hearing,
-        case_id,
+        Some(case_id),
         "hearing.discipline_acknowledged",
-        format!("invitation:{}", p.invitation_id),
+        Some(format!("invitation:{}", p.invitation_id)),
         json!({"at": now, "ip": meta.ip}),
     )
     .await?;
@@ -238,34 +208,18 @@ pub async fn control(
 ) -> AppResult<Json<Value>> {
     let mut tx = app.db.write().await?;
     let case_id = hearing_case(&mut tx, &who, hearing).await?;
-    let Principal::Staff(s) = &who else {
-        // A party trying a chair action: refused and on the record.
-        tx.audit(
-            AuditEntry::new(
-                &who,
-                "hearing.control_refused",
-                format!("hearing:{hearing}"),
-            )
-            .case(case_id)
-            .detail(json!({"action": cmd.action(), "code": "forbidden"})),
-        )
-        .await?;
-        tx.commit().await?;
-        return Err(AppError::forbidden());
-    };
     let (presiding,): (i64,) =
         sqlx::query_as("SELECT presiding_arbitrator_id FROM hearings WHERE id = $1")
             .bind(hearing)
             .fetch_one(tx.conn())
             .await?;
+    // The same seat and role the socket would give; a party's commands are refused (and
+    // recorded) by the one permission table in `hearing::controls`, as over the socket.
+    let seat = registry::seat_info(tx.conn(), &who, hearing, case_id, presiding).await?;
     tx.commit().await?;
     let actor = Actor {
-        seat: format!("user:{}", s.user_id),
-        role: if s.user_id == presiding {
-            "presiding_arbitrator".into()
-        } else {
-            s.role.as_str().into()
-        },
+        seat: seat.key,
+        role: seat.role,
     };
     registry::load(&app, hearing).await?;
     registry::control(&app, hearing, &who, actor, cmd)
@@ -374,13 +328,13 @@ pub async fn upload_exhibit(
     .bind(now)
     .fetch_one(tx.conn())
     .await?;
-    event(
+    crate::hearing::registry::append_event(
         &mut tx,
         &who,
         hearing,
-        case_id,
+        Some(case_id),
         "hearing.exhibit_uploaded",
-        format!("exhibit:{id}"),
+        Some(format!("exhibit:{id}")),
         json!({"name": name, "mime": mime, "size": body.len(), "sha256": sha}),
     )
     .await?;

@@ -133,7 +133,13 @@ pub async fn recover(app: &App) -> Result<Vec<i64>> {
                 },
             )?;
             // The interruption is on the hearing's record, and in the manifest.
-            note_interruption(app, hearing, after_us).await;
+            crate::hearing::registry::record_system_event(
+                app,
+                hearing,
+                "recording.interrupted",
+                json!({"last_record_us": after_us}),
+            )
+            .await;
             seal(app, &dir, hearing, false).await?;
             std::fs::remove_file(dir.join(OPEN_MARKER))?;
             tracing::warn!(hearing, dir = %dir.display(), "recovered an interrupted recording and sealed it");
@@ -141,40 +147,6 @@ pub async fn recover(app: &App) -> Result<Vec<i64>> {
         }
     }
     Ok(found)
-}
-
-async fn note_interruption(app: &App, hearing: i64, after_us: u64) {
-    let res = async {
-        let case: Option<(i64,)> = sqlx::query_as("SELECT case_id FROM hearings WHERE id = $1")
-            .bind(hearing)
-            .fetch_optional(&app.db.pool)
-            .await?;
-        let detail = json!({"hearing_id": hearing, "last_record_us": after_us});
-        let mut tx = app.db.write().await?;
-        sqlx::query(
-            "INSERT INTO hearing_events (hearing_id, at, kind, actor, target, detail) VALUES ($1, $2, 'recording.interrupted', 'system', $3, $4)",
-        )
-        .bind(hearing)
-        .bind(crate::time::now_ms())
-        .bind(format!("hearing:{hearing}"))
-        .bind(detail.to_string())
-        .execute(tx.conn())
-        .await?;
-        let mut entry = crate::audit::AuditEntry::new(
-            &crate::authz::Principal::System,
-            "recording.interrupted",
-            format!("hearing:{hearing}"),
-        )
-        .detail(detail);
-        if let Some((c,)) = case {
-            entry = entry.case(c);
-        }
-        tx.audit(entry).await?;
-        tx.commit().await
-    };
-    if let Err(e) = res.await {
-        tracing::error!(error = %e, hearing, "could not record the interruption");
-    }
 }
 
 /// Chain segment files missing from the chain; returns the last record time.

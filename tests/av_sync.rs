@@ -20,8 +20,7 @@
 mod common;
 
 use common::media_client::{MediaClient, media_files};
-use common::{Backend, Client, TestServer, wait_for};
-use serde_json::json;
+use common::{Backend, Client, TestServer};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -255,7 +254,6 @@ async fn flashes_and_beeps_stay_within_40_ms_in_the_recordings() {
 
     let (srv, demo) = TestServer::with_media(Backend::Sqlite, &[]).await.unwrap();
     let hearing = demo["hearing"]["id"].as_i64().unwrap();
-    let case = demo["case"]["id"].as_i64().unwrap();
     let chair = srv.staff(&demo, "arbitrator").await;
     let applicant = srv.ready_party(&demo, "applicant", hearing).await;
     let c =
@@ -269,27 +267,9 @@ async fn flashes_and_beeps_stay_within_40_ms_in_the_recordings() {
     )
     .await;
     tokio::time::sleep(Duration::from_secs(11)).await;
-    let (s, b) = chair
-        .post(
-            &format!("/api/hearings/{hearing}/control"),
-            json!({"do": "end", "reason": "音画同步测试"}),
-        )
-        .await;
-    assert_eq!(s, 200, "{b}");
     let dir = srv
-        .dir
-        .path()
-        .join("recordings")
-        .join(case.to_string())
-        .join(hearing.to_string());
-    assert!(
-        wait_for(Duration::from_secs(10), || dir
-            .join("manifest.json")
-            .exists())
-        .await,
-        "no manifest in {}",
-        dir.display()
-    );
+        .end_hearing_and_wait_for_seal(&chair, &demo, "音画同步测试")
+        .await;
     let chair_id = c.participant_id.clone();
     drop((c, a));
     let m: Manifest =

@@ -8,7 +8,7 @@
 mod common;
 
 use common::media_client::MediaClient;
-use common::{Backend, Client, TestServer, wait_for};
+use common::{Backend, Client, TestServer};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
@@ -92,7 +92,6 @@ fn gray_frame(path: &Path, at_s: f64) -> Vec<u8> {
 async fn a_recorded_hearing_becomes_one_composite_mp4() {
     let (srv, demo) = TestServer::with_media(Backend::Sqlite, &[]).await.unwrap();
     let hearing = demo["hearing"]["id"].as_i64().unwrap();
-    let case = demo["case"]["id"].as_i64().unwrap();
     let chair = srv.staff(&demo, "arbitrator").await;
     let applicant = srv.ready_party(&demo, "applicant", hearing).await;
     let respondent = srv.ready_party(&demo, "respondent", hearing).await;
@@ -115,24 +114,9 @@ async fn a_recorded_hearing_becomes_one_composite_mp4() {
         .await;
     assert_eq!(s, 200, "{b}");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let (s, b) = chair
-        .post(&control, json!({"do": "end", "reason": "测试合成"}))
-        .await;
-    assert_eq!(s, 200, "{b}");
     let dir = srv
-        .dir
-        .path()
-        .join("recordings")
-        .join(case.to_string())
-        .join(hearing.to_string());
-    assert!(
-        wait_for(Duration::from_secs(10), || dir
-            .join("manifest.json")
-            .exists())
-        .await,
-        "no manifest in {}",
-        dir.display()
-    );
+        .end_hearing_and_wait_for_seal(&chair, &demo, "测试合成")
+        .await;
     drop((c, a, r));
     let m: Manifest =
         serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();

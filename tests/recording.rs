@@ -59,7 +59,6 @@ fn count_records(dir: &Path) -> (HashMap<u16, u64>, u64) {
 async fn a_hearing_is_recorded_sealed_verifiable_and_tampering_is_named() {
     let (srv, demo) = TestServer::with_media(Backend::Sqlite, &[]).await.unwrap();
     let hearing = demo["hearing"]["id"].as_i64().unwrap();
-    let case = demo["case"]["id"].as_i64().unwrap();
     let chair = srv.staff(&demo, "arbitrator").await;
     let applicant = srv.ready_party(&demo, "applicant", hearing).await;
     let respondent = srv.ready_party(&demo, "respondent", hearing).await;
@@ -76,28 +75,9 @@ async fn a_hearing_is_recorded_sealed_verifiable_and_tampering_is_named() {
         .flat_map(|p| p["published"].as_array().unwrap().clone())
         .map(|t| t["packets"].as_u64().unwrap())
         .sum();
-    let (s, b) = chair
-        .post(
-            &format!("/api/hearings/{hearing}/control"),
-            json!({"do": "end", "reason": "测试录像"}),
-        )
-        .await;
-    assert_eq!(s, 200, "{b}");
-
     let dir = srv
-        .dir
-        .path()
-        .join("recordings")
-        .join(case.to_string())
-        .join(hearing.to_string());
-    assert!(
-        wait_for(Duration::from_secs(10), || dir
-            .join("manifest.json")
-            .exists())
-        .await,
-        "no manifest in {}",
-        dir.display()
-    );
+        .end_hearing_and_wait_for_seal(&chair, &demo, "测试录像")
+        .await;
     let report = verify_dir(&dir);
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert!(

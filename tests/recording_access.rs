@@ -52,22 +52,11 @@ async fn staff_play_and_download_recordings_with_ranges_parties_cannot() {
         .await;
     assert_eq!(s, 200, "{b}");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let (s, b) = chair
-        .post(
-            &format!("/api/hearings/{hearing}/control"),
-            json!({"do": "end", "reason": "x"}),
-        )
-        .await;
-    assert_eq!(s, 200, "{b}");
-    drop((c, a));
-
     let export = srv
-        .dir
-        .path()
-        .join("recordings")
-        .join(case.to_string())
-        .join(hearing.to_string())
+        .end_hearing_and_wait_for_seal(&chair, &demo, "x")
+        .await
         .join("export");
+    drop((c, a));
     assert!(
         wait_for(Duration::from_secs(30), || {
             std::fs::read_to_string(export.join("STATE")).is_ok_and(|s| s.trim() == "done")

@@ -8,9 +8,9 @@
 mod common;
 
 use common::media_client::MediaClient;
-use common::{Backend, Client, TestServer, wait_for};
+use common::{Backend, Client, TestServer};
 use rtc::shared::marshal::Unmarshal;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::process::Command;
@@ -127,7 +127,6 @@ fn num(v: &Value) -> f64 {
 async fn a_recorded_hearing_becomes_one_playable_webm_per_participant() {
     let (srv, demo) = TestServer::with_media(Backend::Sqlite, &[]).await.unwrap();
     let hearing = demo["hearing"]["id"].as_i64().unwrap();
-    let case = demo["case"]["id"].as_i64().unwrap();
     let chair = srv.staff(&demo, "arbitrator").await;
     let applicant = srv.ready_party(&demo, "applicant", hearing).await;
     let respondent = srv.ready_party(&demo, "respondent", hearing).await;
@@ -137,27 +136,9 @@ async fn a_recorded_hearing_becomes_one_playable_webm_per_participant() {
     // A late joiner: its file starts later and is shorter.
     let r = MediaClient::join_admitted(&srv.base, hearing, token(&respondent), token(&chair)).await;
     tokio::time::sleep(Duration::from_secs(4)).await;
-    let (s, b) = chair
-        .post(
-            &format!("/api/hearings/{hearing}/control"),
-            json!({"do": "end", "reason": "测试转封装"}),
-        )
-        .await;
-    assert_eq!(s, 200, "{b}");
     let dir = srv
-        .dir
-        .path()
-        .join("recordings")
-        .join(case.to_string())
-        .join(hearing.to_string());
-    assert!(
-        wait_for(Duration::from_secs(10), || dir
-            .join("manifest.json")
-            .exists())
-        .await,
-        "no manifest in {}",
-        dir.display()
-    );
+        .end_hearing_and_wait_for_seal(&chair, &demo, "测试转封装")
+        .await;
     drop((c, a, r));
     let m: Manifest =
         serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();

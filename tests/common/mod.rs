@@ -204,6 +204,39 @@ impl TestServer {
         Some((srv, demo))
     }
 
+    /// The chair ends the demo hearing; returns its recording directory once the
+    /// recording is sealed (`manifest.json` written).
+    pub async fn end_hearing_and_wait_for_seal(
+        &self,
+        chair: &Client,
+        demo: &Value,
+        reason: &str,
+    ) -> std::path::PathBuf {
+        let hearing = demo["hearing"]["id"].as_i64().unwrap();
+        let (s, b) = chair
+            .post(
+                &format!("/api/hearings/{hearing}/control"),
+                json!({"do": "end", "reason": reason}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        let dir = self
+            .dir
+            .path()
+            .join("recordings")
+            .join(demo["case"]["id"].to_string())
+            .join(hearing.to_string());
+        assert!(
+            wait_for(std::time::Duration::from_secs(10), || dir
+                .join("manifest.json")
+                .exists())
+            .await,
+            "no manifest in {}",
+            dir.display()
+        );
+        dir
+    }
+
     /// A verified party who also passed the device check and acknowledged the discipline
     /// for `hearing`: ready for the waiting room.
     pub async fn ready_party(&self, demo: &Value, role: &str, hearing: i64) -> Client {

@@ -35,7 +35,11 @@ pub const DISCIPLINE_ZH: &str = "\
 八、本庭审全程录音录像。";
 
 /// The hearing's case, if `who` may take part in it.
-async fn hearing_case(tx: &mut WriteTx, who: &Principal, hearing: i64) -> AppResult<i64> {
+pub(super) async fn hearing_case(
+    tx: &mut WriteTx,
+    who: &Principal,
+    hearing: i64,
+) -> AppResult<i64> {
     let (case_id,): (i64,) = sqlx::query_as("SELECT case_id FROM hearings WHERE id = $1")
         .bind(hearing)
         .fetch_optional(tx.conn())

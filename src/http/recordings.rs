@@ -14,11 +14,10 @@
 //! [`MAX_RANGE_BYTES`] (a shorter 206 than asked for; players ask for the rest). Only a
 //! request without `Range` (a plain download) reads the whole file.
 
-use super::cases::authorize;
 use super::extract::{ApiPath, Auth, Meta};
 use crate::app::App;
 use crate::audit::AuditEntry;
-use crate::authz::{Permission, Principal};
+use crate::authz::Principal;
 use crate::db::WriteTx;
 use crate::error::{AppError, AppResult};
 use crate::recording::{jobs, seal, writer};
@@ -47,36 +46,24 @@ async fn staff_access(
     what: &str,
 ) -> AppResult<(WriteTx, i64)> {
     let mut tx = app.db.write().await?;
-    let row: Option<(i64,)> = sqlx::query_as("SELECT case_id FROM hearings WHERE id = $1")
-        .bind(hearing)
-        .fetch_optional(tx.conn())
-        .await?;
-    match who {
-        Principal::Staff(_) => {
-            let (case_id,) = row.ok_or_else(|| AppError::not_found("hearing"))?;
-            authorize(&mut tx, who, case_id, Permission::Read).await?;
-            Ok((tx, case_id))
-        }
-        Principal::Party(p) => {
-            if let Some((case_id,)) = row
-                && (p.hearing_id == Some(hearing) || p.case_id == case_id)
-            {
-                tx.audit(
-                    AuditEntry::new(
-                        who,
-                        "recording.access_refused",
-                        format!("hearing:{hearing}"),
-                    )
-                    .case(case_id)
-                    .detail(json!({"what": what})),
-                )
-                .await?;
-                tx.commit().await?;
-            }
-            Err(AppError::forbidden())
-        }
-        Principal::System => Err(AppError::forbidden()),
+    // Who may take part in the hearing at all (404 otherwise), as for the rest of the room.
+    let case_id = super::hearing_room::hearing_case(&mut tx, who, hearing).await?;
+    if who.staff().is_some() {
+        return Ok((tx, case_id));
     }
+    // A party of the case: recordings are not theirs to download; the attempt is recorded.
+    tx.audit(
+        AuditEntry::new(
+            who,
+            "recording.access_refused",
+            format!("hearing:{hearing}"),
+        )
+        .case(case_id)
+        .detail(json!({"what": what})),
+    )
+    .await?;
+    tx.commit().await?;
+    Err(AppError::forbidden())
 }
 
 // --- the files ----------------------------------------------------------------------

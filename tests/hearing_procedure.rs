@@ -558,6 +558,19 @@ async fn checks_and_exhibits(backend: Backend) {
         StatusCode::NOT_FOUND
     );
     assert_eq!(stranger.get(&epath).await.0, StatusCode::NOT_FOUND);
+    // A stranger's upload is refused before anything reaches the disk.
+    let (s, _) = stranger
+        .post_raw(
+            &format!("{epath}?name=x.pdf"),
+            "application/pdf",
+            b"%PDF-1.4 other".to_vec(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let stored = std::fs::read_dir(srv.dir.path().join("exhibits"))
+        .unwrap()
+        .count();
+    assert_eq!(stored, 1, "only the applicant's exhibit is on disk");
     // Only the chair shows it to everyone.
     let show = json!({"do": "show_exhibit", "exhibit_id": id});
     assert_eq!(

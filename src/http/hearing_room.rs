@@ -307,14 +307,21 @@ pub async fn upload_exhibit(
             "只接受 JPEG、PNG 照片或 PDF 文件 / only JPEG, PNG or PDF",
         ));
     };
+    // Access first: nothing from a stranger reaches the disk. (The check's transaction is
+    // dropped before the file is written, so writers are not held up by the write.)
+    {
+        let mut check = app.db.write().await?;
+        hearing_case(&mut check, &who, hearing).await?;
+    }
     let sha = crate::crypto::sha256_hex(&body);
     let dir = app.config.data_dir.join("exhibits");
-    std::fs::create_dir_all(&dir).map_err(anyhow::Error::from)?;
+    let io = |e: std::io::Error| AppError::from(anyhow::Error::from(e));
+    tokio::fs::create_dir_all(&dir).await.map_err(io)?;
     let path = dir.join(&sha);
-    if !path.exists() {
+    if !tokio::fs::try_exists(&path).await.map_err(io)? {
         let tmp = dir.join(format!("{sha}.part"));
-        std::fs::write(&tmp, &body).map_err(anyhow::Error::from)?;
-        std::fs::rename(&tmp, &path).map_err(anyhow::Error::from)?;
+        tokio::fs::write(&tmp, &body).await.map_err(io)?;
+        tokio::fs::rename(&tmp, &path).await.map_err(io)?;
     }
     let mut tx = app.db.write().await?;
     let case_id = hearing_case(&mut tx, &who, hearing).await?;
@@ -436,7 +443,8 @@ pub async fn get_exhibit(
     tx.audit(AuditEntry::new(&who, "hearing.exhibit_read", format!("exhibit:{id}")).case(case_id))
         .await?;
     tx.commit().await?;
-    let bytes = std::fs::read(app.config.data_dir.join("exhibits").join(&r.5))
+    let bytes = tokio::fs::read(app.config.data_dir.join("exhibits").join(&r.5))
+        .await
         .map_err(anyhow::Error::from)?;
     Ok((
         [

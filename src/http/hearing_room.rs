@@ -460,7 +460,8 @@ pub async fn get_exhibit(
 
 /// `GET /api/hearings/<id>/recording`: the recording's state for staff (parties may not
 /// have recordings): recording / sealed / interrupted, its span, size and whether it
-/// verifies.
+/// verifies; and, before and during the hearing, the recording storage (`storage`: free
+/// space, level, minutes left at the current write rate, whether writing is paused).
 pub async fn recording_status(
     State(app): State<App>,
     Auth(who): Auth,
@@ -478,9 +479,16 @@ pub async fn recording_status(
     .await?;
     tx.commit().await?;
     let dir = writer::hearing_dir(&app.config.recordings_dir, case_id, hearing);
+    let storage_of = app.config.recording.then(|| {
+        (
+            crate::recording::disk::monitor(&app.config.recordings_dir),
+            crate::recording::disk::Thresholds::from_config(&app.config),
+        )
+    });
     let out = tokio::task::spawn_blocking(move || {
+        let storage = storage_of.map_or(Value::Null, |(m, t)| storage_status(&m, &t, hearing));
         if !dir.exists() {
-            return json!({"hearing_id": hearing, "status": "none"});
+            return json!({"hearing_id": hearing, "status": "none", "storage": storage});
         }
         let chain = writer::read_chain(&dir);
         let manifest: Option<Value> = std::fs::read(dir.join(seal::MANIFEST))
@@ -511,9 +519,45 @@ pub async fn recording_status(
             "interruptions": manifest.as_ref().map(|m| m["interruptions"].clone()),
             "verification": verification,
             "processing": crate::recording::jobs::state(&dir),
+            "storage": storage,
         })
     })
     .await
     .map_err(anyhow::Error::from)?;
     Ok(Json(out))
+}
+
+/// The recording storage as the status shows it (blocking: probes the filesystem).
+fn storage_status(
+    m: &crate::recording::disk::Monitor,
+    t: &crate::recording::disk::Thresholds,
+    hearing: i64,
+) -> Value {
+    use crate::recording::disk::{self, Level, MB};
+    let space = match m.space(std::time::Duration::from_secs(1)) {
+        Ok(s) => s,
+        Err(e) => return json!({"error": e.to_string()}),
+    };
+    let rate = m.rate();
+    let a = disk::assess(Level::Ok, space.free_bytes, rate, t);
+    let writer = m.hearing(hearing).unwrap_or_default();
+    let notice = crate::hearing::messages::StorageNotice::new(
+        a.level,
+        writer.paused.as_deref(),
+        space.free_bytes,
+        a.minutes_left,
+        crate::time::now_ms(),
+    );
+    json!({
+        "free_bytes": space.free_bytes,
+        "total_bytes": space.total_bytes,
+        "level": a.level,
+        "minutes_left": a.minutes_left,
+        "write_rate_bps": rate.round(),
+        "warn_free_mb": t.warn_free / MB,
+        "stop_free_mb": t.stop_free / MB,
+        "paused": writer.paused,
+        "lost_bytes": writer.lost_bytes,
+        "warning": (notice.kind != "ok").then_some(notice.text),
+    })
 }

@@ -2,9 +2,19 @@
 //! loop hands it a buffer of records about once a second per hearing (never a packet at
 //! a time), so a `kill -9` loses at most that last second; the thread rotates segments
 //! every 10 s, syncs each closed segment and appends it to the hash chain.
+//!
+//! A full disk (or any write error) never panics and never leaves a broken record: the
+//! segment being written is cut back to its last whole chunk, synced and chained; the
+//! interruption is noted (`interruptions.jsonl`, in the manifest); lines the disk refused
+//! (chain entries, tracks, interruptions) wait in order in memory and are written first
+//! when it accepts them again; records arriving meanwhile are dropped and counted. Before
+//! each chunk the free space is checked against the floor (`disk::Thresholds::stop_free`)
+//! so the database and the seal keep room; writing resumes in a new segment once space
+//! returns. The hearing ticker reads the state from `disk::monitor` and warns the chair.
 
 use super::chain::{ChainEntry, GENESIS};
-use super::manifest::TrackInfo;
+use super::disk::{self, Monitor};
+use super::manifest::{Interruption, TrackInfo};
 use super::segment::MAGIC;
 use ring::digest;
 use std::collections::HashMap;
@@ -45,22 +55,6 @@ pub fn hearing_dir(root: &Path, case: i64, hearing: i64) -> PathBuf {
     root.join(case.to_string()).join(hearing.to_string())
 }
 
-struct Open {
-    file: File,
-    name: String,
-    size: u64,
-    digest: digest::Context,
-    first_us: u64,
-    last_us: u64,
-    opened: Instant,
-}
-
-struct HearingFiles {
-    dir: PathBuf,
-    last: Option<ChainEntry>,
-    current: Option<Open>,
-}
-
 pub fn read_chain(dir: &Path) -> Vec<ChainEntry> {
     read_lines(&dir.join(CHAIN_FILE))
 }
@@ -77,11 +71,26 @@ pub fn read_lines<T: serde::de::DeserializeOwned>(path: &Path) -> Vec<T> {
 }
 
 pub fn append_line<T: serde::Serialize>(path: &Path, v: &T) -> std::io::Result<()> {
-    let mut f = OpenOptions::new().create(true).append(true).open(path)?;
+    append_bytes(path, &json_line(v)?)
+}
+
+fn json_line<T: serde::Serialize>(v: &T) -> std::io::Result<Vec<u8>> {
     let mut line = serde_json::to_vec(v)?;
     line.push(b'\n');
-    f.write_all(&line)?;
-    f.sync_data()
+    Ok(line)
+}
+
+/// Append one whole line and sync it; if the disk refuses part of it, cut the file back
+/// so no half line is left for the next one to be glued to.
+fn append_bytes(path: &Path, line: &[u8]) -> std::io::Result<()> {
+    let mut f = OpenOptions::new().create(true).append(true).open(path)?;
+    let before = f.metadata()?.len();
+    let res = f.write_all(line).and_then(|()| f.sync_data());
+    if res.is_err() {
+        let _ = f.set_len(before);
+        let _ = f.sync_data();
+    }
+    res
 }
 
 /// Chain a segment file that is complete on disk (closing it, or found after a crash).
@@ -101,87 +110,328 @@ pub fn chain_segment(
     Ok(entry)
 }
 
+struct Open {
+    file: File,
+    name: String,
+    /// Bytes fully written (whole chunks); the file is cut back to this after an error.
+    size: u64,
+    digest: digest::Context,
+    first_us: u64,
+    last_us: u64,
+    opened: Instant,
+}
+
+/// Why a hearing's writer is not writing, and when it may try again.
+struct Paused {
+    /// Below the floor or out of space: wait for space. Otherwise an I/O error: retry
+    /// with back-off.
+    for_space: bool,
+    retry_at: Instant,
+    backoff: Duration,
+}
+
+const FIRST_RETRY: Duration = Duration::from_secs(2);
+const MAX_RETRY: Duration = Duration::from_secs(60);
+/// How old a free-space reading the writer acts on may be.
+const PROBE_AGE: Duration = Duration::from_secs(1);
+
+struct HearingFiles {
+    hearing: i64,
+    dir: PathBuf,
+    /// The directory and the open marker exist.
+    ready: bool,
+    last: Option<ChainEntry>,
+    current: Option<Open>,
+    /// Lines the disk refused, in order: (file name, line). Written before anything else.
+    pending: Vec<(&'static str, Vec<u8>)>,
+    paused: Option<Paused>,
+    /// Time of the last record written (µs).
+    last_us: u64,
+    /// The wait before retrying after the next I/O error; doubles while errors repeat
+    /// (so a failing disk adds an interruption a minute, not a second), reset once
+    /// writing has gone well for `MAX_RETRY`.
+    backoff: Duration,
+    last_pause: Option<Instant>,
+}
+
+fn is_out_of_space(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::StorageFull
+        || e.kind() == std::io::ErrorKind::QuotaExceeded
+        || e.raw_os_error() == Some(28)
+}
+
 impl HearingFiles {
-    fn open(root: &Path, case: i64, hearing: i64) -> std::io::Result<Self> {
+    fn new(root: &Path, case: i64, hearing: i64) -> Self {
         let dir = hearing_dir(root, case, hearing);
-        std::fs::create_dir_all(&dir)?;
-        std::fs::write(
-            dir.join(OPEN_MARKER),
-            format!("pid {}\n", std::process::id()),
-        )?;
-        Ok(Self {
-            last: read_chain(&dir).pop(),
+        let last = read_chain(&dir).pop();
+        Self {
+            hearing,
+            last_us: last.as_ref().map_or(0, |l| l.last_us),
+            last,
             dir,
+            ready: false,
             current: None,
-        })
+            pending: Vec::new(),
+            paused: None,
+            backoff: FIRST_RETRY,
+            last_pause: None,
+        }
     }
 
+    fn ensure_ready(&mut self) -> std::io::Result<()> {
+        if !self.ready {
+            std::fs::create_dir_all(&self.dir)?;
+            std::fs::write(
+                self.dir.join(OPEN_MARKER),
+                format!("pid {}\n", std::process::id()),
+            )?;
+            self.ready = true;
+        }
+        Ok(())
+    }
+
+    /// Write the lines the disk refused before; true when none is left.
+    fn flush_pending(&mut self) -> bool {
+        if self.pending.is_empty() {
+            return true;
+        }
+        if self.ensure_ready().is_err() {
+            return false;
+        }
+        while let Some((file, line)) = self.pending.first() {
+            if append_bytes(&self.dir.join(file), line).is_err() {
+                return false;
+            }
+            self.pending.remove(0);
+        }
+        true
+    }
+
+    /// Queue a line for `file` and write what is queued.
+    fn add_line<T: serde::Serialize>(&mut self, file: &'static str, v: &T) {
+        match json_line(v) {
+            Ok(line) => self.pending.push((file, line)),
+            Err(e) => tracing::error!(error = %e, hearing = self.hearing, "cannot encode a line"),
+        }
+        if !self.flush_pending() {
+            tracing::warn!(
+                hearing = self.hearing,
+                file,
+                waiting = self.pending.len(),
+                "the disk refused a recording line; kept in memory until it accepts it"
+            );
+        }
+    }
+
+    fn open_segment(&mut self, first_us: u64) -> std::io::Result<()> {
+        self.ensure_ready()?;
+        let seq = self.last.as_ref().map_or(1, |l| l.seq + 1);
+        let name = format!("seg-{seq:06}.ytr");
+        let path = self.dir.join(&name);
+        let mut file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(&path)?;
+        if let Err(e) = file.write_all(MAGIC) {
+            // Not a segment yet: leave no file that is neither chained nor complete.
+            drop(file);
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
+        }
+        let mut d = digest::Context::new(&digest::SHA256);
+        d.update(MAGIC);
+        self.current = Some(Open {
+            file,
+            name,
+            size: MAGIC.len() as u64,
+            digest: d,
+            first_us,
+            last_us: first_us,
+            opened: Instant::now(),
+        });
+        Ok(())
+    }
+
+    /// Append one chunk (whole records) to the current segment, opening one if needed.
     fn write(&mut self, data: &[u8], first_us: u64, last_us: u64) -> std::io::Result<()> {
         if self.current.is_none() {
-            let seq = self.last.as_ref().map_or(1, |l| l.seq + 1);
-            let name = format!("seg-{seq:06}.ytr");
-            let mut file = OpenOptions::new()
-                .create_new(true)
-                .append(true)
-                .open(self.dir.join(&name))?;
-            file.write_all(MAGIC)?;
-            let mut d = digest::Context::new(&digest::SHA256);
-            d.update(MAGIC);
-            self.current = Some(Open {
-                file,
-                name,
-                size: MAGIC.len() as u64,
-                digest: d,
-                first_us,
-                last_us,
-                opened: Instant::now(),
-            });
+            self.open_segment(first_us)?;
         }
         let cur = self.current.as_mut().expect("opened above");
         cur.file.write_all(data)?;
         cur.digest.update(data);
         cur.size += data.len() as u64;
         cur.last_us = last_us;
+        self.last_us = last_us;
         if cur.opened.elapsed() >= Duration::from_secs(SEGMENT_SECONDS) {
-            self.close_segment()?;
+            self.close_segment();
         }
         Ok(())
     }
 
-    fn close_segment(&mut self) -> std::io::Result<()> {
+    /// Close the current segment: cut it back to its last whole chunk (a no-op unless a
+    /// write failed), sync it and chain it. A segment with no records is removed instead.
+    /// The chain line waits in `pending` if the disk refuses it.
+    fn close_segment(&mut self) {
         let Some(cur) = self.current.take() else {
-            return Ok(());
+            return;
         };
-        cur.file.sync_all()?;
+        let path = self.dir.join(&cur.name);
+        if cur.size <= MAGIC.len() as u64 && std::fs::remove_file(&path).is_ok() {
+            return;
+        }
+        if let Err(e) = cur.file.set_len(cur.size) {
+            tracing::error!(error = %e, hearing = self.hearing, "cannot cut a segment back");
+        }
+        if let Err(e) = cur.file.sync_all() {
+            tracing::error!(error = %e, hearing = self.hearing, segment = %cur.name, "syncing a segment failed");
+        }
         let sha = crate::crypto::hex(cur.digest.finish().as_ref());
         let span = (cur.first_us, cur.last_us);
         let entry = match &self.last {
             Some(l) => ChainEntry::new(l, &cur.name, cur.size, &sha, span),
             None => ChainEntry::after(GENESIS, 1, &cur.name, cur.size, &sha, span),
         };
-        append_line(&self.dir.join(CHAIN_FILE), &entry)?;
-        self.last = Some(entry);
-        Ok(())
+        self.last = Some(entry.clone());
+        self.add_line(CHAIN_FILE, &entry);
+    }
+
+    /// Stop writing: close what was written and note the interruption.
+    fn pause(&mut self, reason: String, for_space: bool, mon: &Monitor) {
+        if self.paused.is_some() {
+            return;
+        }
+        tracing::error!(hearing = self.hearing, %reason, "recording paused");
+        self.close_segment();
+        let backoff = if for_space { FIRST_RETRY } else { self.backoff };
+        self.backoff = (self.backoff * 2).min(MAX_RETRY);
+        self.last_pause = Some(Instant::now());
+        self.paused = Some(Paused {
+            for_space,
+            retry_at: Instant::now() + backoff,
+            backoff,
+        });
+        self.add_line(
+            INTERRUPTIONS_FILE,
+            &Interruption {
+                after_us: self.last_us,
+                reason: reason.clone(),
+                detected_at_ms: crate::time::now_ms(),
+            },
+        );
+        mon.update(self.hearing, |d| {
+            d.paused = Some(reason);
+            d.interruptions += 1;
+        });
+    }
+
+    /// Paused: may writing start again (space back above the resume margin, or the retry
+    /// time of an I/O error reached, and every waiting line written)?
+    fn try_resume(&mut self, free: Option<u64>, t: &disk::Thresholds, mon: &Monitor) -> bool {
+        let Some(p) = &self.paused else {
+            return true;
+        };
+        let now = Instant::now();
+        let space_back = free.is_none_or(|f| f >= t.resume_free());
+        if now < p.retry_at || !space_back {
+            return false;
+        }
+        let was_space = p.for_space;
+        if !self.flush_pending() {
+            let p = self.paused.as_mut().expect("paused");
+            p.backoff = (p.backoff * 2).min(MAX_RETRY);
+            p.retry_at = now + p.backoff;
+            return false;
+        }
+        self.paused = None;
+        tracing::warn!(hearing = self.hearing, was_space, "recording resumed");
+        mon.update(self.hearing, |d| d.paused = None);
+        true
+    }
+
+    /// One chunk from the media loop.
+    fn chunk(
+        &mut self,
+        data: &[u8],
+        (first_us, last_us): (u64, u64),
+        free: Option<u64>,
+        t: &disk::Thresholds,
+        mon: &Monitor,
+    ) {
+        let len = data.len() as u64;
+        mon.update(self.hearing, |d| d.offered_bytes += len);
+        let hearing = self.hearing;
+        let lost = |mon: &Monitor| mon.update(hearing, |d| d.lost_bytes += len);
+        if !self.try_resume(free, t, mon) {
+            lost(mon);
+            return;
+        }
+        if let Some(f) = free
+            && f < t.stop_free
+        {
+            self.pause(
+                format!(
+                    "录像存储空间低于下限（剩余 {} MB，下限 {} MB），录像暂停 / recording storage below the floor ({} MB free, floor {} MB): recording paused",
+                    f / disk::MB,
+                    t.stop_free / disk::MB,
+                    f / disk::MB,
+                    t.stop_free / disk::MB
+                ),
+                true,
+                mon,
+            );
+            lost(mon);
+            return;
+        }
+        let res = if self.flush_pending() {
+            self.write(data, first_us, last_us)
+        } else {
+            Err(std::io::Error::other(
+                "earlier recording lines are still not written",
+            ))
+        };
+        match res {
+            Ok(()) => {
+                if self.last_pause.is_some_and(|at| at.elapsed() > MAX_RETRY) {
+                    self.backoff = FIRST_RETRY;
+                    self.last_pause = None;
+                }
+                mon.update(self.hearing, |d| d.written_bytes += len)
+            }
+            Err(e) => {
+                let full = is_out_of_space(&e);
+                let reason = if full {
+                    format!(
+                        "录像存储空间已满，录像暂停 / recording storage full: recording paused ({e})"
+                    )
+                } else {
+                    format!(
+                        "录像写入失败，录像暂停 / recording write failed: recording paused ({e})"
+                    )
+                };
+                self.pause(reason, full, mon);
+                lost(mon);
+            }
+        }
+    }
+
+    /// The hearing ended: close the segment and write what waits.
+    fn close(&mut self) {
+        self.close_segment();
+        if !self.flush_pending() {
+            tracing::error!(
+                hearing = self.hearing,
+                lines = self.pending.len(),
+                "recording lines could not be written before the seal"
+            );
+        }
     }
 }
 
 /// Run the writer until every sender is gone.
 pub fn run(root: PathBuf, rx: Receiver<WriterMsg>) {
+    let mon = disk::monitor(&root);
     let mut open: HashMap<i64, HearingFiles> = HashMap::new();
-    let files = |open: &mut HashMap<i64, HearingFiles>, case: i64, hearing: i64| -> Option<()> {
-        if let std::collections::hash_map::Entry::Vacant(v) = open.entry(hearing) {
-            match HearingFiles::open(&root, case, hearing) {
-                Ok(f) => {
-                    v.insert(f);
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, hearing, "cannot open the recording directory");
-                    return None;
-                }
-            }
-        }
-        Some(())
-    };
     while let Ok(msg) = rx.recv() {
         match msg {
             WriterMsg::Track {
@@ -189,12 +439,9 @@ pub fn run(root: PathBuf, rx: Receiver<WriterMsg>) {
                 case,
                 info,
             } => {
-                if files(&mut open, case, hearing).is_some() {
-                    let dir = &open[&hearing].dir;
-                    if let Err(e) = append_line(&dir.join(TRACKS_FILE), &info) {
-                        tracing::error!(error = %e, hearing, "cannot record a track");
-                    }
-                }
+                open.entry(hearing)
+                    .or_insert_with(|| HearingFiles::new(&root, case, hearing))
+                    .add_line(TRACKS_FILE, &info);
             }
             WriterMsg::Chunk {
                 hearing,
@@ -203,28 +450,30 @@ pub fn run(root: PathBuf, rx: Receiver<WriterMsg>) {
                 first_us,
                 last_us,
             } => {
-                if files(&mut open, case, hearing).is_some()
-                    && let Some(f) = open.get_mut(&hearing)
-                    && let Err(e) = f.write(&data, first_us, last_us)
-                {
-                    // A full disk: keep serving the hearing; the chair is warned by the
-                    // recording status, and what was written stays chained.
-                    tracing::error!(error = %e, hearing, "recording write failed");
-                }
+                let free = match mon.space(PROBE_AGE) {
+                    Ok(s) => Some(s.free_bytes),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "cannot read the recordings filesystem's free space");
+                        None
+                    }
+                };
+                let t = mon.thresholds();
+                open.entry(hearing)
+                    .or_insert_with(|| HearingFiles::new(&root, case, hearing))
+                    .chunk(&data, (first_us, last_us), free, &t, &mon);
             }
             WriterMsg::Close { hearing, done } => {
                 let dir = open.remove(&hearing).map(|mut f| {
-                    if let Err(e) = f.close_segment() {
-                        tracing::error!(error = %e, hearing, "cannot close a segment");
-                    }
+                    f.close();
                     f.dir
                 });
+                mon.forget(hearing);
                 let _ = done.send(dir);
             }
         }
     }
     for (_, mut f) in open {
-        let _ = f.close_segment();
+        f.close();
     }
 }
 

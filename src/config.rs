@@ -22,6 +22,13 @@ pub struct Config {
     pub recordings_dir: PathBuf,
     /// Record hearings (default on; `YUNTING_RECORDING=off` only for benchmarks and tools).
     pub recording: bool,
+    /// Warn the chair when the recordings filesystem has less free space than this (MB).
+    pub recording_warn_free_mb: u64,
+    /// Stop writing media below this much free space (MB), so the database and the seal
+    /// keep room; writing resumes when space returns. `0`: write until the disk refuses.
+    pub recording_stop_free_mb: u64,
+    /// Also warn when fewer minutes than this are left at the current write rate.
+    pub recording_warn_minutes: u64,
     /// The commission's time zone as an offset from UTC (China: +8).
     pub utc_offset_hours: i32,
     pub otp: OtpDelivery,
@@ -39,6 +46,32 @@ pub struct Config {
     /// How long a seat is held after its network drops before it counts as *did not
     /// return* (seconds).
     pub reconnect_grace_secs: u64,
+    /// Document templates, CJK font, certificate authority and timestamp authority.
+    pub esign: EsignConfig,
+}
+
+/// E-signature settings. Everything has a working default: repo templates, Debian's
+/// Noto Sans CJK, and a per-commission CA generated under `data_dir/keys` on first use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EsignConfig {
+    /// A directory whose `<kind>.toml` files replace the built-in templates.
+    pub templates_dir: Option<PathBuf>,
+    pub font_path: PathBuf,
+    /// A production CA certificate (PEM) and key (PKCS#8 PEM) instead of the dev CA.
+    pub ca_cert: Option<PathBuf>,
+    pub ca_key: Option<PathBuf>,
+    /// An RFC 3161 timestamp authority (`http://…`) for the seal.
+    pub tsa_url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileEsign {
+    templates_dir: Option<PathBuf>,
+    font_path: Option<PathBuf>,
+    ca_cert: Option<PathBuf>,
+    ca_key: Option<PathBuf>,
+    tsa_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -94,6 +127,9 @@ struct FileConfig {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     recordings_dir: Option<PathBuf>,
+    recording_warn_free_mb: Option<u64>,
+    recording_stop_free_mb: Option<u64>,
+    recording_warn_minutes: Option<u64>,
     utc_offset_hours: Option<i32>,
     otp: Option<FileOtp>,
     media_udp_addr: Option<String>,
@@ -103,6 +139,7 @@ struct FileConfig {
     ice_servers: Vec<IceServerConfig>,
     media_max_pps: Option<u32>,
     reconnect_grace_secs: Option<u64>,
+    esign: Option<FileEsign>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -186,6 +223,34 @@ impl Config {
             .map(PathBuf::from)
             .or(f.recordings_dir)
             .unwrap_or_else(|| PathBuf::from("./recordings"));
+        let number = |key: &str, file: Option<u64>, default: u64| -> Result<u64> {
+            match get(key) {
+                Some(v) => v
+                    .parse()
+                    .with_context(|| format!("{key} must be a whole number")),
+                None => Ok(file.unwrap_or(default)),
+            }
+        };
+        let recording_warn_free_mb = number(
+            "YUNTING_RECORDING_WARN_FREE_MB",
+            f.recording_warn_free_mb,
+            2048,
+        )?;
+        let recording_stop_free_mb = number(
+            "YUNTING_RECORDING_STOP_FREE_MB",
+            f.recording_stop_free_mb,
+            200,
+        )?;
+        let recording_warn_minutes = number(
+            "YUNTING_RECORDING_WARN_MINUTES",
+            f.recording_warn_minutes,
+            30,
+        )?;
+        if recording_stop_free_mb > recording_warn_free_mb {
+            bail!(
+                "recording_stop_free_mb ({recording_stop_free_mb}) must not exceed recording_warn_free_mb ({recording_warn_free_mb})"
+            );
+        }
         let utc_offset_hours = match get("YUNTING_UTC_OFFSET_HOURS") {
             Some(v) => v
                 .parse()
@@ -266,7 +331,26 @@ impl Config {
                 .with_context(|| format!("public_ip {ip:?} is not an IP address"))?;
         }
 
+        let fe = f.esign.unwrap_or_default();
+        let path_of =
+            |k: &str, v: Option<PathBuf>| get(k).filter(|s| !s.is_empty()).map(PathBuf::from).or(v);
+        let esign = EsignConfig {
+            templates_dir: path_of("YUNTING_TEMPLATES_DIR", fe.templates_dir),
+            font_path: path_of("YUNTING_CJK_FONT", fe.font_path).unwrap_or_else(|| {
+                PathBuf::from("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+            }),
+            ca_cert: path_of("YUNTING_CA_CERT", fe.ca_cert),
+            ca_key: path_of("YUNTING_CA_KEY", fe.ca_key),
+            tsa_url: get("YUNTING_TSA_URL")
+                .or(fe.tsa_url)
+                .filter(|s| !s.is_empty()),
+        };
+        if esign.ca_cert.is_some() != esign.ca_key.is_some() {
+            bail!("a configured CA needs both YUNTING_CA_CERT and YUNTING_CA_KEY");
+        }
+
         Ok(Config {
+            esign,
             http_addr,
             https_addr,
             public_url,
@@ -280,6 +364,9 @@ impl Config {
                 Some("off") => false,
                 Some(_) => anyhow::bail!("YUNTING_RECORDING must be on or off"),
             },
+            recording_warn_free_mb,
+            recording_stop_free_mb,
+            recording_warn_minutes,
             utc_offset_hours,
             otp,
             media_tcp_addr: match get("YUNTING_MEDIA_TCP_ADDR") {
@@ -361,5 +448,38 @@ mod tests {
         assert!(Config::from_parts(None, &env(&[("YUNTING_OTP_DELIVERY", "pigeon")])).is_err());
         assert!(Config::from_parts(None, &env(&[("YUNTING_OTP_DELIVERY", "smtp")])).is_err());
         assert!(Config::from_parts(None, &env(&[("YUNTING_PUBLIC_URL", "ftp://x")])).is_err());
+    }
+
+    #[test]
+    fn recording_space_thresholds() {
+        let c = Config::from_parts(None, &[]).unwrap();
+        assert_eq!(
+            (
+                c.recording_warn_free_mb,
+                c.recording_stop_free_mb,
+                c.recording_warn_minutes
+            ),
+            (2048, 200, 30)
+        );
+        let c = Config::from_parts(
+            Some("recording_warn_free_mb = 5000\nrecording_warn_minutes = 10\n"),
+            &env(&[("YUNTING_RECORDING_STOP_FREE_MB", "0")]),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                c.recording_warn_free_mb,
+                c.recording_stop_free_mb,
+                c.recording_warn_minutes
+            ),
+            (5000, 0, 10)
+        );
+        assert!(
+            Config::from_parts(None, &env(&[("YUNTING_RECORDING_STOP_FREE_MB", "lots")])).is_err()
+        );
+        assert!(
+            Config::from_parts(None, &env(&[("YUNTING_RECORDING_STOP_FREE_MB", "4096")])).is_err(),
+            "the floor above the warning threshold"
+        );
     }
 }

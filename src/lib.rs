@@ -12,6 +12,7 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod esign;
 pub mod hearing;
 pub mod http;
 pub mod media;

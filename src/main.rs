@@ -54,8 +54,12 @@ enum Command {
     /// Check a sealed recording directory offline: the seal signature, every segment's
     /// hash and the hash chain. Names what is missing or altered; exit 1 on any failure.
     Verify {
-        /// A recording directory (`recordings/<case>/<hearing>`).
+        /// A recording directory (`recordings/<case>/<hearing>`) or a signed PDF.
         path: PathBuf,
+        /// The commission CA certificate (PEM or DER) that signer and seal certificates
+        /// must chain to (PDFs); without it only integrity and signatures are checked.
+        #[arg(long)]
+        ca: Option<PathBuf>,
     },
 }
 
@@ -85,6 +89,37 @@ fn load_config(cli: &Cli) -> Result<Config> {
         config.public_url = u.trim_end_matches('/').to_string();
     }
     Ok(config)
+}
+
+/// `yunting verify file.pdf`: every signature of a signed document, offline.
+fn verify_pdf_file(path: &std::path::Path, ca: Option<&std::path::Path>) -> Result<()> {
+    let pdf = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let anchor = match ca {
+        Some(p) => {
+            let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+            let der = match std::str::from_utf8(&bytes) {
+                Ok(text) if text.contains("BEGIN CERTIFICATE") => {
+                    yunting::store::signing::pem_to_der(text)
+                        .with_context(|| format!("{} is not a PEM certificate", p.display()))?
+                }
+                _ => bytes,
+            };
+            Some(der)
+        }
+        None => None,
+    };
+    let report = yunting::esign::pdf_verify::verify_pdf(&pdf, anchor.as_deref());
+    print!("{}", report.render_text());
+    if anchor.is_none() {
+        println!(
+            "注意：未提供 --ca，证书链未核验 / note: no --ca given, certificate chains not checked"
+        );
+    }
+    if report.ok {
+        Ok(())
+    } else {
+        std::process::exit(1);
+    }
 }
 
 #[tokio::main]
@@ -149,7 +184,8 @@ async fn main() -> Result<()> {
                 std::process::exit(1);
             }
         }
-        Command::Verify { path } => {
+        Command::Verify { path, ca } if path.is_file() => verify_pdf_file(&path, ca.as_deref()),
+        Command::Verify { path, .. } => {
             let report = yunting::recording::verify::verify_dir(&path);
             for c in &report.checked {
                 println!("ok   {c}");

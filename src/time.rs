@@ -19,6 +19,15 @@ pub fn local_year(ms: i64, utc_offset_hours: i32) -> i64 {
     i64::from(dt.with_timezone(&offset).year())
 }
 
+/// A server timestamp in the commission's local time, for documents and reports.
+pub fn local(ms: i64, utc_offset_hours: i32) -> chrono::DateTime<chrono::FixedOffset> {
+    let offset = chrono::FixedOffset::east_opt(utc_offset_hours * 3600)
+        .unwrap_or_else(|| chrono::FixedOffset::east_opt(8 * 3600).expect("+8 is a valid offset"));
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .with_timezone(&offset)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -120,6 +120,20 @@ async fn admission_and_phases(backend: Backend) {
     assert_eq!(e["code"], "forbidden");
     wait_flowing(&c, &a).await;
 
+    // A simplified-procedure hearing does not open before both parties' confirmation is
+    // in effect: attendance and discipline may go ahead, the opening may not, and the
+    // chair is told what is missing.
+    let (s, b) = control(&chair, hearing, json!({"do": "phase", "phase": "opening"})).await;
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("确认书"),
+        "{b}"
+    );
+    assert_error(&(s, b), StatusCode::CONFLICT, "confirmation_not_effective");
+    srv.confirm_simplified_procedure(&demo).await;
+
     // The chair moves through every phase; the party sees each one.
     let phases = [
         "announce_discipline",

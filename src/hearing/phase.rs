@@ -19,6 +19,15 @@ str_enum! {
 }
 
 impl Phase {
+    /// Moving into this phase opens the hearing proper (after attendance and discipline);
+    /// a simplified-procedure hearing needs the parties' signed confirmation for that.
+    pub fn opens_hearing(self) -> bool {
+        !matches!(
+            self,
+            Phase::CheckAttendance | Phase::AnnounceDiscipline | Phase::Closed
+        )
+    }
+
     pub fn label_zh(self) -> &'static str {
         match self {
             Phase::CheckAttendance => "核对出庭人员",

@@ -5,7 +5,7 @@
 //! hearing's timeline (`hearing_events`, server time, for the recording's chapters) and
 //! one audit entry, in the same transaction.
 
-use super::messages::{DeviceCheckView, ExhibitView, IdentityView};
+use super::messages::{DeviceCheckView, ExhibitView, IdentityView, StorageNotice};
 use super::phase::Phase;
 use super::room::{Actor, ConnId, Effect, RoomError, RoomState, SeatInfo};
 use crate::app::App;
@@ -15,11 +15,13 @@ use crate::domain::roles::Side;
 use crate::error::{AppError, AppResult};
 use crate::hearing::controls::ControlCommand;
 use crate::media::signaling::ServerMessage;
+use crate::recording::disk::{self, HearingDisk, Level, Monitor};
 use axum::http::StatusCode;
-use serde_json::json;
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 
 pub enum Outbound {
@@ -39,6 +41,23 @@ pub struct Live {
     pub case_id: i64,
     pub commission_id: i64,
     conns: HashMap<ConnId, ConnTx>,
+    storage: StorageWatch,
+}
+
+/// One room's view of the recording storage: what the chair and clerk were told, and what
+/// is on the hearing's record (each written once per change, not every check).
+#[derive(Default)]
+struct StorageWatch {
+    level: Level,
+    paused: Option<String>,
+    notice: Option<StorageNotice>,
+    /// Staff connections that have the current notice, and when it was last sent.
+    told: HashSet<ConnId>,
+    told_at: Option<Instant>,
+    told_minutes: Option<u64>,
+    /// The state last written to the hearing's record.
+    recorded_level: Level,
+    recorded_paused: bool,
 }
 
 #[derive(Default)]
@@ -158,6 +177,7 @@ pub async fn load(app: &App, hearing: i64) -> AppResult<()> {
         case_id,
         commission_id,
         conns: HashMap::new(),
+        storage: StorageWatch::default(),
     });
     Ok(())
 }
@@ -374,6 +394,37 @@ pub async fn record_system_event(app: &App, hearing: i64, kind: &str, detail: se
 }
 
 /// The HTTP status a refused command maps to.
+/// A simplified-procedure hearing opens only once both parties' confirmation of rights
+/// and obligations (consent to the procedure, the online hearing, e-service, and the
+/// defence-period waiver) is in effect; the refusal tells the chair what is missing.
+async fn confirmation_gate(app: &App, hearing: i64) -> Result<(), RoomError> {
+    let Some(case_id) = app.rooms.with(hearing, |l| l.case_id) else {
+        return Ok(());
+    };
+    let checked = async {
+        let mut conn = app.db.pool.acquire().await?;
+        let case = crate::store::cases::get(&mut conn, case_id).await?;
+        if case.procedure_kind != "simplified" {
+            return Ok(Ok(()));
+        }
+        crate::store::documents::confirmation_gate(&mut conn, case_id).await
+    };
+    match checked.await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(why)) => Err(RoomError {
+            code: "confirmation_not_effective",
+            message: why,
+        }),
+        Err(e) => {
+            tracing::error!(hearing, error = %e.message, "checking the confirmation gate");
+            Err(RoomError {
+                code: "confirmation_not_effective",
+                message: "无法确认简易程序确认书状态 / could not check the confirmation".into(),
+            })
+        }
+    }
+}
+
 pub fn status_of(e: &RoomError) -> StatusCode {
     match e.code {
         "forbidden" => StatusCode::FORBIDDEN,
@@ -397,15 +448,24 @@ pub async fn control(
         _ => None,
     };
     let now = crate::time::now_ms();
-    let decided = app
-        .rooms
-        .decide(hearing, |s| s.control(&actor, &cmd, exhibit, now))
-        .unwrap_or_else(|| {
-            Err(RoomError {
-                code: "not_joined",
-                message: "庭审室未开启 / the room is not open".into(),
-            })
-        });
+    let gate = match &cmd {
+        ControlCommand::Phase { phase, .. } if phase.opens_hearing() => {
+            confirmation_gate(app, hearing).await
+        }
+        _ => Ok(()),
+    };
+    let decided = match gate {
+        Err(e) => Err(e),
+        Ok(()) => app
+            .rooms
+            .decide(hearing, |s| s.control(&actor, &cmd, exhibit, now))
+            .unwrap_or_else(|| {
+                Err(RoomError {
+                    code: "not_joined",
+                    message: "庭审室未开启 / the room is not open".into(),
+                })
+            }),
+    };
     match decided {
         Ok(fx) => {
             if let ControlCommand::ShowExhibit { exhibit_id } = &cmd {
@@ -458,10 +518,15 @@ async fn mark_shown(app: &App, id: i64, now: i64) {
     }
 }
 
-/// Grace periods run out even when nobody sends anything: check every second.
+/// Grace periods run out even when nobody sends anything: check every second. Every
+/// `STORAGE_CHECK_SECS` the recording storage is checked too.
 pub fn spawn_ticker(app: App) {
+    let monitor = disk::monitor(&app.config.recordings_dir);
+    monitor.configure(disk::Thresholds::from_config(&app.config));
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+        let mut rates = Rates::default();
+        let mut ticks: u64 = 0;
         loop {
             every.tick().await;
             let now = crate::time::now_ms();
@@ -472,8 +537,207 @@ pub fn spawn_ticker(app: App) {
                     apply(&app, h, &Principal::System, fx).await;
                 }
             }
+            ticks += 1;
+            if app.config.recording && ticks.is_multiple_of(STORAGE_CHECK_SECS) {
+                check_storage(&app, &monitor, &mut rates).await;
+            }
         }
     });
+}
+
+/// How often the ticker checks the recording storage (seconds).
+pub const STORAGE_CHECK_SECS: u64 = 2;
+/// A low-space notice is sent again with a new estimate at most this often.
+const STORAGE_RESEND: Duration = Duration::from_secs(60);
+
+/// Each recording hearing's write rate (bytes/s, smoothed) from the bytes its writer was
+/// handed between checks.
+#[derive(Default)]
+struct Rates {
+    seen: HashMap<i64, (u64, Instant, f64)>,
+}
+
+impl Rates {
+    /// Update from the writer's counters; the rate of all hearings together.
+    fn update(&mut self, now: Instant, hearings: &[(i64, HearingDisk)]) -> f64 {
+        self.seen
+            .retain(|h, _| hearings.iter().any(|(x, _)| x == h));
+        let mut total = 0.0;
+        for (h, d) in hearings {
+            let e = self.seen.entry(*h).or_insert((d.offered_bytes, now, 0.0));
+            let dt = now.duration_since(e.1).as_secs_f64();
+            if dt >= 0.5 {
+                let now_rate = d.offered_bytes.saturating_sub(e.0) as f64 / dt;
+                e.2 = if e.2 == 0.0 {
+                    now_rate
+                } else {
+                    0.7 * e.2 + 0.3 * now_rate
+                };
+                e.0 = d.offered_bytes;
+                e.1 = now;
+            }
+            total += e.2;
+        }
+        total
+    }
+}
+
+/// Free space and the writer's state → a notice for the chair and clerk of every open
+/// room, and one event on the hearing's record per change.
+async fn check_storage(app: &App, monitor: &Arc<Monitor>, rates: &mut Rates) {
+    let m = monitor.clone();
+    let space = match tokio::task::spawn_blocking(move || m.space(Duration::ZERO)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "cannot read the recordings filesystem's free space");
+            return;
+        }
+        Err(_) => return,
+    };
+    let writers = monitor.hearings();
+    let rate = rates.update(Instant::now(), &writers);
+    monitor.set_rate(rate);
+    let t = monitor.thresholds();
+    let now = crate::time::now_ms();
+    for h in app.rooms.hearings() {
+        let writer = writers.iter().find(|(x, _)| *x == h).map(|(_, d)| d);
+        let paused = writer.and_then(|d| d.paused.clone());
+        let lost = writer.map_or(0, |d| d.lost_bytes);
+        let Some(todo) = app.rooms.with(h, |l| {
+            l.watch_storage(space.free_bytes, rate, &t, paused, now)
+        }) else {
+            continue;
+        };
+        let Some((level, paused, records)) = todo else {
+            continue;
+        };
+        let records = records
+            .into_iter()
+            .map(|(kind, mut detail)| {
+                if let Some(d) = detail.as_object_mut() {
+                    d.insert("lost_bytes".into(), json!(lost));
+                }
+                Effect::Record {
+                    kind: kind.into(),
+                    target: None,
+                    detail,
+                }
+            })
+            .collect();
+        match write(app, h, &Principal::System, records).await {
+            Ok(()) => {
+                app.rooms.with(h, |l| {
+                    l.storage.recorded_level = level;
+                    l.storage.recorded_paused = paused;
+                });
+            }
+            // Nothing half-written (the transaction rolled back); tried again next check.
+            Err(e) => {
+                tracing::error!(error = %e, hearing = h, "could not record the recording storage state")
+            }
+        }
+    }
+}
+
+impl Live {
+    /// The staff seats told about storage: the chair and the clerk.
+    fn storage_staff(&self) -> Vec<ConnId> {
+        self.state
+            .seats
+            .values()
+            .filter(|s| matches!(s.info.role.as_str(), "presiding_arbitrator" | "clerk"))
+            .filter_map(|s| s.conn)
+            .collect()
+    }
+
+    /// Assess the storage for this room, send the notice to staff who do not have it yet
+    /// (all of them when it changed), and return what the record lacks: the state to mark
+    /// as recorded and the events to write.
+    #[allow(clippy::type_complexity)]
+    fn watch_storage(
+        &mut self,
+        free: u64,
+        rate: f64,
+        t: &disk::Thresholds,
+        paused: Option<String>,
+        now: i64,
+    ) -> Option<(Level, bool, Vec<(&'static str, Value)>)> {
+        if self.state.ended {
+            return None;
+        }
+        let a = disk::assess(self.storage.level, free, rate, t);
+        let was = self.storage.notice.as_ref().map(|n| n.kind.clone());
+        self.storage.level = a.level;
+        self.storage.paused = paused;
+        let notice = StorageNotice::new(
+            a.level,
+            self.storage.paused.as_deref(),
+            free,
+            a.minutes_left,
+            now,
+        );
+        let changed = was.as_deref().unwrap_or("ok") != notice.kind;
+        let staff = self.storage_staff();
+        let send_to: Vec<ConnId> = if changed {
+            self.storage.told.clear();
+            staff
+        } else if notice.kind == "ok" {
+            Vec::new()
+        } else {
+            let stale = notice.kind == "low"
+                && self.storage.told_minutes != a.minutes_left
+                && self
+                    .storage
+                    .told_at
+                    .is_none_or(|at| at.elapsed() >= STORAGE_RESEND);
+            if stale {
+                self.storage.told.clear();
+            }
+            staff
+                .into_iter()
+                .filter(|c| !self.storage.told.contains(c))
+                .collect()
+        };
+        if !send_to.is_empty() {
+            let msg = notice.to_message();
+            for c in &send_to {
+                if let Some(tx) = self.conns.get(c) {
+                    let _ = tx.room.send(Outbound::Msg(msg.clone()));
+                }
+                self.storage.told.insert(*c);
+            }
+            self.storage.told_at = Some(Instant::now());
+            self.storage.told_minutes = a.minutes_left;
+        }
+        self.storage.notice = Some(notice);
+
+        let mut records = Vec::new();
+        let mb = |b: u64| b / disk::MB;
+        if a.level != self.storage.recorded_level {
+            let kind = match a.level {
+                Level::Ok => "recording.storage_ok",
+                Level::Low => "recording.storage_low",
+                Level::Critical => "recording.storage_critical",
+            };
+            records.push((
+                kind,
+                json!({"free_mb": mb(free), "minutes_left": a.minutes_left,
+                       "write_rate_kbps": (rate * 8.0 / 1000.0).round(),
+                       "warn_free_mb": mb(t.warn_free), "stop_free_mb": mb(t.stop_free)}),
+            ));
+        }
+        let is_paused = self.storage.paused.is_some();
+        if is_paused != self.storage.recorded_paused {
+            records.push(match &self.storage.paused {
+                Some(reason) => (
+                    "recording.paused",
+                    json!({"reason": reason, "free_mb": mb(free)}),
+                ),
+                None => ("recording.resumed", json!({"free_mb": mb(free)})),
+            });
+        }
+        (!records.is_empty()).then_some((a.level, is_paused, records))
+    }
 }
 
 /// Who sits in a seat: a staff member, or an invitee with what they verified and checked.

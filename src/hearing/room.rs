@@ -505,6 +505,62 @@ impl RoomState {
         Ok(fx)
     }
 
+    /// Staff seats see each signature, refusal or seal of a hearing document arrive.
+    pub fn document_update(&self, update: &Value) -> Vec<Effect> {
+        self.seats
+            .values()
+            .filter(|s| s.info.is_staff())
+            .filter_map(|s| s.conn)
+            .map(|c| Effect::Send {
+                conn: c,
+                msg: ServerMessage::DocumentUpdate {
+                    update: update.clone(),
+                },
+            })
+            .collect()
+    }
+
+    /// Send a document to the phones of the admitted participants holding the given
+    /// party roles (the signers of a mediation agreement, say); the record names who
+    /// received it.
+    pub fn push_document(
+        &mut self,
+        roles: &[&str],
+        document_id: i64,
+        title: &str,
+    ) -> Result<Vec<Effect>, RoomError> {
+        let targets: Vec<(String, ConnId)> = self
+            .seats
+            .values()
+            .filter(|s| roles.contains(&s.info.role.as_str()) && s.admitted)
+            .filter_map(|s| s.conn.map(|c| (s.info.key.clone(), c)))
+            .collect();
+        if targets.is_empty() {
+            return Err(err(
+                "no_signer_present",
+                "签署人不在庭审中 / none of the signers is in the hearing room",
+            ));
+        }
+        let mut fx: Vec<Effect> = targets
+            .iter()
+            .map(|(_, c)| Effect::Send {
+                conn: *c,
+                msg: ServerMessage::DocumentPush {
+                    document_id,
+                    title: title.to_string(),
+                    url: format!("/sign/{document_id}"),
+                },
+            })
+            .collect();
+        let seats: Vec<String> = targets.into_iter().map(|(k, _)| k).collect();
+        fx.push(record(
+            "hearing.document_pushed",
+            None,
+            json!({"document_id": document_id, "title": title, "seats": seats}),
+        ));
+        Ok(fx)
+    }
+
     /// A participant starts or stops sharing its screen (shown to everyone as an exhibit
     /// and marked on the record). One at a time.
     pub fn screen_share(

@@ -5,12 +5,15 @@ pub mod auth;
 pub mod cases;
 pub mod commission;
 pub mod dev;
+pub mod documents;
 pub mod extract;
 pub mod health;
 pub mod hearing_room;
 pub mod invitations;
 pub mod party;
+pub mod passkeys;
 pub mod recordings;
+pub mod signing;
 pub mod users;
 pub mod web;
 pub mod ws;
@@ -25,6 +28,8 @@ use axum::routing::{get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub const BODY_LIMIT: usize = 64 * 1024;
+/// Drafting a document: a transcript's text can run to 20 000 characters.
+pub const DOCUMENT_BODY_LIMIT: usize = 256 * 1024;
 
 pub fn router(app: App, https: bool) -> Router {
     let mut api = Router::new()
@@ -60,6 +65,47 @@ pub fn router(app: App, https: bool) -> Router {
         .route("/api/cases/{id}/audit", get(cases::audit_trail))
         .route("/api/hearings/{id}", get(cases::get_hearing))
         .route("/api/invitations/{id}/revoke", post(invitations::revoke))
+        .route(
+            "/api/cases/{id}/documents",
+            get(documents::list)
+                .post(documents::create)
+                .layer(DefaultBodyLimit::max(DOCUMENT_BODY_LIMIT)),
+        )
+        .route("/api/documents/{id}", get(documents::get))
+        .route("/api/documents/{id}/pdf", get(documents::pdf))
+        .route(
+            "/api/documents/{id}/certificate.pdf",
+            get(documents::certificate),
+        )
+        .route("/api/documents/{id}/pages/{n}", get(documents::page))
+        .route(
+            "/api/documents/{id}/versions",
+            post(documents::new_version).layer(DefaultBodyLimit::max(DOCUMENT_BODY_LIMIT)),
+        )
+        .route("/api/documents/{id}/send", post(documents::send))
+        .route("/api/documents/{id}/seal", post(documents::seal))
+        .route("/api/documents/{id}/push", post(documents::push))
+        .route(
+            "/api/documents/{id}/refusals",
+            post(documents::record_refusal),
+        )
+        .route("/api/documents/{id}/otp", post(signing::otp))
+        .route("/api/documents/{id}/otp/verify", post(signing::otp_verify))
+        .route(
+            "/api/documents/{id}/certificate",
+            post(signing::certificate),
+        )
+        .route(
+            "/api/documents/{id}/prepare",
+            post(signing::prepare).layer(DefaultBodyLimit::max(signing::PREPARE_BODY_MAX)),
+        )
+        .route("/api/documents/{id}/sign", post(signing::sign))
+        .route("/api/documents/{id}/refuse", post(signing::refuse))
+        .route(
+            "/api/documents/{id}/passkey/options",
+            post(passkeys::options),
+        )
+        .route("/api/documents/{id}/passkey", post(passkeys::register))
         .route("/api/j/{token}", get(party::open))
         .route("/api/j/{token}/identity", post(party::identity))
         .route("/api/j/{token}/verify", post(party::verify))
@@ -109,7 +155,8 @@ pub fn router(app: App, https: bool) -> Router {
         .route("/metrics", get(ws::metrics))
         .route("/", get(web::console))
         .route("/j/{token}", get(web::party_page))
-        .route("/room/{hearing_id}", get(web::room_page));
+        .route("/room/{hearing_id}", get(web::room_page))
+        .route("/sign/{document_id}", get(web::sign_page));
     if app.dev {
         api = api.route("/dev/outbox", get(dev::outbox));
     }
@@ -120,7 +167,9 @@ pub fn router(app: App, https: bool) -> Router {
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         // Invitation links carry their token in the path: never send it on as a referrer.
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
-        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        // Pages refuse framing, except the sign page, which the hearing room shows over
+        // itself (same origin) when the chair pushes a document (it sets its own headers).
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' wss: ws:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"),

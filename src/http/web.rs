@@ -43,6 +43,22 @@ pub async fn room_page() -> Response {
     serve("room.html")
 }
 
+/// The sign page may be framed by this origin only: the hearing room opens it over the
+/// hearing when the chair pushes a document to a party's phone.
+pub async fn sign_page() -> Response {
+    let mut resp = serve("sign.html");
+    let h = resp.headers_mut();
+    h.insert(
+        header::X_FRAME_OPTIONS,
+        header::HeaderValue::from_static("SAMEORIGIN"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static("default-src 'self'; img-src 'self' data: blob:; connect-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'self'"),
+    );
+    resp
+}
+
 /// Any other GET: a file under `web/`, or a JSON 404.
 pub async fn asset(uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');

@@ -204,6 +204,22 @@ pub enum ServerMessage {
         text: String,
         at: i64,
     },
+    /// A document sent to this participant's phone for signature during the hearing
+    /// (当庭调解): the page opens it over the room.
+    DocumentPush {
+        document_id: i64,
+        title: String,
+        url: String,
+    },
+    /// Staff only: a signature, refusal or seal arrived on a document of this hearing.
+    DocumentUpdate {
+        update: serde_json::Value,
+    },
+    /// Staff only (chair and clerk): the recording storage is low, nearly full, paused,
+    /// or back to normal (`hearing::messages::StorageNotice`).
+    RecordingStorage {
+        notice: serde_json::Value,
+    },
     HearingEnded,
 }
 

@@ -151,6 +151,32 @@ pub async fn request_code(
         );
         return Err(refuse(tx, &inv, commission_id, "identity", meta, wrong).await);
     }
+    issue_code(app, tx, &inv, commission_id, meta).await
+}
+
+/// Send a one-time code to the invitation's phone to re-confirm, inside an existing party
+/// session, that the holder of the phone is acting (before signing a document). Shares
+/// the rate limits and lockout of the first identity check.
+pub async fn request_signing_code(
+    app: &App,
+    inv: &InvitationRow,
+    commission_id: i64,
+    meta: &ClientMeta,
+) -> AppResult<CodeSent> {
+    let mut tx = app.db.write().await?;
+    let inv = super::invitations::get(tx.conn(), inv.id).await?;
+    check_lock(&inv, now_ms())?;
+    issue_code(app, tx, &inv, commission_id, meta).await
+}
+
+async fn issue_code(
+    app: &App,
+    mut tx: WriteTx,
+    inv: &InvitationRow,
+    commission_id: i64,
+    meta: &ClientMeta,
+) -> AppResult<CodeSent> {
+    let now = now_ms();
     let recent: Vec<(i64,)> = sqlx::query_as("SELECT created_at FROM otp_challenges WHERE invitation_id = $1 AND created_at > $2 ORDER BY created_at DESC").bind(inv.id).bind(now - HOUR_MS).fetch_all(tx.conn()).await?;
     if let Some((last,)) = recent.first()
         && now - last < RESEND_AFTER_MS
@@ -175,7 +201,7 @@ pub async fn request_code(
         .execute(tx.conn())
         .await?;
     tx.audit(
-        entry(&inv, commission_id, "identity.code_sent", meta)
+        entry(inv, commission_id, "identity.code_sent", meta)
             .detail(json!({"channel": app.notifier.channel(), "to": masking::phone(&inv.phone)})),
     )
     .await?;
@@ -206,14 +232,15 @@ pub async fn request_code(
     })
 }
 
-/// Step 2: check the code; on success the invitation is verified and a party session made.
-pub async fn verify_code(
+/// Check a one-time code and record the verification (the transaction is returned open so
+/// the caller adds what the verification unlocks).
+async fn check_code(
     app: &App,
     inv: &InvitationRow,
     commission_id: i64,
     code: &str,
     meta: &ClientMeta,
-) -> AppResult<String> {
+) -> AppResult<(WriteTx, InvitationRow, i64)> {
     let now = now_ms();
     let mut tx = app.db.write().await?;
     let inv = super::invitations::get(tx.conn(), inv.id).await?;
@@ -274,6 +301,37 @@ pub async fn verify_code(
         .bind(meta.user_agent.as_deref().map(|u| u.chars().take(300).collect::<String>()))
         .execute(tx.conn())
         .await?;
+    Ok((tx, inv, now))
+}
+
+/// Re-confirm identity inside a party session (before signing): the code is checked with
+/// the same limits, and the verification is recorded; no new session is made.
+pub async fn verify_signing_code(
+    app: &App,
+    inv: &InvitationRow,
+    commission_id: i64,
+    code: &str,
+    meta: &ClientMeta,
+) -> AppResult<()> {
+    let (mut tx, inv, _) = check_code(app, inv, commission_id, code, meta).await?;
+    tx.audit(
+        entry(&inv, commission_id, "identity.reverified", meta)
+            .detail(json!({"method": "otp", "purpose": "signing", "user_agent": meta.user_agent})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Step 2: check the code; on success the invitation is verified and a party session made.
+pub async fn verify_code(
+    app: &App,
+    inv: &InvitationRow,
+    commission_id: i64,
+    code: &str,
+    meta: &ClientMeta,
+) -> AppResult<String> {
+    let (mut tx, inv, now) = check_code(app, inv, commission_id, code, meta).await?;
     let ttl = (inv.expires_at - now).min(session::PARTY_TTL_MS);
     let token = session::create(&mut tx.tx, "party", None, Some(inv.id), ttl).await?;
     tx.audit(

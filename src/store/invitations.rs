@@ -303,3 +303,19 @@ pub async fn resolve_token(
     }
     Ok(inv)
 }
+
+/// A fresh link for an existing invitation that lands on a document's signing page after
+/// the identity check (the token is stateless: re-signing it costs nothing).
+pub fn signing_link(app: &App, inv: &InvitationRow, document_id: i64) -> String {
+    let token = invitation_token::sign(
+        &app.key,
+        &InvitationClaims {
+            v: 1,
+            i: inv.id,
+            c: inv.case_id,
+            r: inv.role.clone(),
+            e: inv.expires_at,
+        },
+    );
+    format!("{}/j/{}?sign={}", app.config.public_url, token, document_id)
+}

@@ -6,10 +6,12 @@
 
 pub mod cases;
 pub mod commissions;
+pub mod documents;
 pub mod hearings;
 pub mod identity;
 pub mod invitations;
 pub mod parties;
+pub mod signing;
 pub mod users;
 pub mod views;
 

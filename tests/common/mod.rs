@@ -3,6 +3,8 @@
 //! `scripts/test.sh` starts (its admin URL in `YUNTING_TEST_PG_URL`).
 #![allow(dead_code)]
 
+pub mod esign;
+
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -287,6 +289,13 @@ impl Drop for TestServer {
     }
 }
 
+pub fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
 pub fn invitation_token(inv: &Value) -> String {
     inv["url"]
         .as_str()
@@ -341,6 +350,17 @@ impl Client {
                 .unwrap(),
         )
         .await
+    }
+
+    /// The raw body of a GET (PDFs, images).
+    pub async fn get_bytes(&self, path: &str) -> (StatusCode, Vec<u8>) {
+        let resp = self
+            .with_auth(self.http.get(format!("{}{path}", self.base)))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        (status, resp.bytes().await.unwrap().to_vec())
     }
 
     pub async fn post_raw(

@@ -5,12 +5,17 @@
 // (docs/signaling.md, “Hearing procedure”). The server decides; refusals come back as
 // `error` and are shown as toasts by the room.
 //
+// Recording storage notices (录像存储空间不足 …) come from the server to the chair and
+// clerk as `recording_storage` messages ({notice: {kind: low|critical|paused|ok, text,
+// at, …}}); the newest is shown as a banner at the top until an `ok` notice clears it.
+//
 // Actions that need a reason open a small inline form (input[name=reason] or
 // input[name=note]) instead of window.prompt, so the page stays usable on a tablet and
 // tests can fill it.
 
-import { t, label, fmtDateTime } from './i18n.js';
+import { t, label, fmtDateTime, pickMessage } from './i18n.js';
 import { h, replace, api, errorText } from './common.js';
+import { createDocumentsPanel } from './documents.js';
 
 export const PHASES = ['check_attendance', 'announce_discipline', 'opening', 'claims_and_defence', 'investigation', 'debate', 'final_statements', 'mediation', 'closed'];
 export const STAFF_ROLES = ['presiding_arbitrator', 'arbitrator', 'clerk', 'mediator', 'admin'];
@@ -71,6 +76,7 @@ export function createChairConsole(ctx) {
   let exhibits = [];
   let exhibitsError = '';
   let exhibitsLoaded = false;
+  let docs = null; // the documents panel (documents.js), made on the first render and kept
 
   function send(command) {
     if (!ctx.control(command)) ctx.toast(t('chair.not_connected'));
@@ -307,6 +313,32 @@ export function createChairConsole(ctx) {
       items.length ? h('ul', { class: 'chair-list' }, items) : h('p', { class: 'muted small chair-empty' }, t('chair.none')));
   }
 
+  // ---------------------------------------------------------------- recording storage
+
+  let storageNotice = null; // the newest notice given to storage()
+
+  /** The persistent banner: storage low (about N minutes left), nearly full, or paused. */
+  function storageBanner(st) {
+    const n = storageNotice;
+    if (!n || n.kind === 'ok') return null;
+    const severe = n.kind === 'paused' || n.kind === 'critical';
+    return h('div', {
+      class: 'chair-storage', role: 'alert', dataset: { kind: n.kind },
+      style: 'margin:.5rem 0;padding:.5rem .7rem;border-radius:6px;border:1px solid;' + (severe
+        ? 'background:var(--danger-soft,#fdecea);color:var(--danger,#b42318);border-color:#f3b8b2'
+        : 'background:var(--warn-soft,#fef6e7);color:var(--warn,#93370d);border-color:#efd08c'),
+    },
+    h('strong', { class: 'chair-storage-title', style: 'display:block' }, t(severe ? 'chair.storage_severe' : 'chair.storage_low')),
+    h('span', { class: 'chair-storage-text' }, pickMessage(n.text || '')),
+    h('span', { class: 'muted small', style: 'display:block' }, t('chair.storage_hint') + ' · ' + clock(n.at)));
+  }
+
+  function storage(notice) {
+    if (!notice) return;
+    storageNotice = { kind: notice.kind || 'low', text: notice.text || '', at: notice.at || Date.now() };
+    render();
+  }
+
   function helpSection(st) {
     const list = st.help || [];
     return section('help', t('chair.help', { n: list.length }),
@@ -358,16 +390,20 @@ export function createChairConsole(ctx) {
     const active = document.activeElement;
     const focusKey = active && el.contains(active) && active.closest('form[data-form]') ? active.closest('form[data-form]').dataset.form : null;
     const scroll = el.scrollTop;
+    const docsFocus = docs ? docs.saveFocus() : null;
     replace(el,
       h('div', { class: 'chair-head' },
         h('h2', { id: 'chair-title', class: 'chair-title' }, t('chair.title')),
         h('span', { class: 'muted small' }, label('role', st.myRole))),
+      storageBanner(st),
       hearingSection(st),
       waitingSection(st),
       participantsSection(st),
       helpSection(st),
-      exhibitsSection(st));
+      exhibitsSection(st),
+      docsSection());
     el.scrollTop = scroll;
+    if (docs) docs.restoreFocus(docsFocus);
     if (focusKey) {
       const i = el.querySelector(`form[data-form="${CSS.escape(focusKey)}"] input`);
       if (i) { i.focus(); try { i.setSelectionRange(i.value.length, i.value.length); } catch (_) { /* ignore */ } }
@@ -394,5 +430,16 @@ export function createChairConsole(ctx) {
     }
   }
 
-  return { el, render, loadExhibits, quality };
+  /** 文书签署: the case's documents; push to phones, seal, sign (staff only render this). */
+  function docsSection() {
+    if (!docs) {
+      docs = createDocumentsPanel({
+        hearingId: ctx.hearingId, mode: 'chair', toast: ctx.toast,
+        canDraft: () => ['presiding_arbitrator', 'arbitrator', 'clerk', 'mediator'].includes(ctx.state().myRole),
+      });
+    }
+    return section('documents', t('docs.title'), docs.el);
+  }
+
+  return { el, render, loadExhibits, quality, storage, documentUpdate: (update) => { if (docs) docs.onUpdate(update); } };
 }

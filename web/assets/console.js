@@ -3,11 +3,13 @@
 
 import {
   t, label, kv, paren, joinList, onLangChange, fmtDateTime, fmtDate, fmtYuan, parseYuan, fromDateTimeInput, toDateTimeInput,
+  pickMessage,
 } from './i18n.js';
 import {
   h, replace, api, ApiError, errorText, userError, bindForm, field, select,
   messageBox, showMessage, langButton, copyText, withButton,
 } from './common.js';
+import { createDocumentsPanel } from './documents.js';
 
 const app = document.getElementById('app');
 const nav = document.getElementById('nav');
@@ -444,6 +446,8 @@ async function renderCase(id, seq) {
     renderInvitations(invSection, c, invitations);
     main.appendChild(invSection);
   }
+  // Documents for signature (documents.js).
+  main.appendChild(createDocumentsPanel({ caseId: c.id, hearings: c.hearings || [], mode: 'console', canDraft: allowed.has('edit') || allowed.has('transition') }).el);
   if (allowed.has('audit')) main.appendChild(auditSection(audit));
 
   const actions = [];
@@ -619,7 +623,7 @@ async function loadRecording(box, hg) {
   const title = box.firstChild;
   const state = recordingState(rec);
   if (state === 'none') {
-    replace(box, title, empty(t('rec.none')));
+    replace(box, title, empty(t('rec.none')), storageLine(rec, hg));
     return;
   }
   const facts = [
@@ -632,7 +636,7 @@ async function loadRecording(box, hg) {
     }, rec.verification.ok ? '✓ ' + t('rec.verified') : '✗ ' + t('rec.not_verified')) : null,
   ].filter(Boolean);
   const line = h('p', { style: 'margin:0 0 .5rem;display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:center' }, facts);
-  replace(box, title, line);
+  replace(box, title, line, storageLine(rec, hg));
   if (state === 'recording') return;
 
   const [files, chapters] = await Promise.all([
@@ -645,6 +649,27 @@ async function loadRecording(box, hg) {
     return;
   }
   box.appendChild(recordingPlayer(list, chapters.chapters || []));
+}
+
+/**
+ * Before and during a hearing: the recording storage's free space, and its warning when
+ * space runs low or the recording paused (the hearing is never blocked by it).
+ */
+function storageLine(rec, hg) {
+  const st = rec.storage;
+  if (!st || st.error || st.free_bytes === undefined) return null;
+  if (hg.status === 'closed' || hg.status === 'cancelled') return null;
+  const warn = st.paused || st.warning;
+  const parts = [kv(t('rec.storage'), t('rec.storage_free', { free: fmtBytes(st.free_bytes), total: fmtBytes(st.total_bytes) }))];
+  if (st.minutes_left !== null && st.minutes_left !== undefined && !warn) parts.push(t('rec.storage_minutes', { n: st.minutes_left }));
+  if (st.paused) parts.push(t('rec.storage_paused', { reason: pickMessage(st.paused) }));
+  else if (st.warning) parts.push(pickMessage(st.warning));
+  return h('p', {
+    class: 'recording-storage' + (warn ? ' msg ' + (st.paused || st.level === 'critical' ? 'msg-error' : 'msg-warn') : ' muted'),
+    role: warn ? 'alert' : null,
+    dataset: { level: st.paused ? 'paused' : (st.level || 'ok') },
+    style: 'margin:.25rem 0 .5rem',
+  }, parts.join(' · '));
 }
 
 function fileLabel(f) {

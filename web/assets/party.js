@@ -35,6 +35,12 @@ const state = {
 let countdownTimer = null;
 let lastRefresh = 0;
 let deviceStep = null; // { stop } of the running device check
+// ?sign=<document_id>: the link of a signing request. The query stays on the page through
+// the identity and code steps; once verified the party goes to /sign/<id>, not the hearing.
+const SIGN_DOC = (() => {
+  const v = new URLSearchParams(location.search).get('sign');
+  return v && /^\d+$/.test(v) ? v : null;
+})();
 
 // ------------------------------------------------------------------ chrome
 
@@ -400,6 +406,7 @@ function render() {
     case 'waiting': renderWaiting(); break;
     case 'removed': renderRemoved(); break;
     case 'error': renderError(); break;
+    case 'signing': renderLoading(); break; // on the way to /sign/<id>
     default: renderLoading();
   }
 }
@@ -422,6 +429,12 @@ function fail(err) {
 async function route() {
   const p = state.party || {};
   const hid = hearingIdOf(p);
+  if (SIGN_DOC) {
+    rememberPartyLink(state.token, hid, p.me && p.me.role);
+    go('signing');
+    location.assign('/sign/' + encodeURIComponent(SIGN_DOC));
+    return;
+  }
   if (hid === null) { go('waiting'); return; } // no hearing scheduled yet
   rememberPartyLink(state.token, hid, p.me && p.me.role);
   if (partyField(p, 'removed')) { go('removed'); return; }

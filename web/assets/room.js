@@ -1561,6 +1561,13 @@ async function onMessage(msg) {
       if (p) { p.info.hand_raised = !!msg.raised; updateTile(p); }
       return;
     }
+    case 'recording_storage':
+      if (chair && isStaff() && msg.notice) chair.storage(msg.notice);
+      return;
+    case 'document_push': return onDocumentPush(msg);
+    case 'document_update':
+      if (chair && isStaff() && chair.documentUpdate) chair.documentUpdate(msg.update || msg);
+      return;
     case 'track_published':
     case 'track_unpublished':
     case 'pong':
@@ -1604,6 +1611,44 @@ async function onMessage(msg) {
       return;
   }
 }
+
+// ------------------------------------------------------------------ documents pushed to sign (issue 6)
+
+/**
+ * The chair pushed a document to our phone (当庭调解): the sign page opens in a full-screen
+ * sheet over the room. The room keeps running underneath (media, socket, timers); closing
+ * the sheet returns to it.
+ */
+function onDocumentPush(msg) {
+  const id = Number(msg.document_id);
+  if (!Number.isInteger(id) || id <= 0) return;
+  closeDocSheet();
+  const title = msg.title || t('sign.app');
+  const page = '/sign/' + encodeURIComponent(id);
+  ui.docSheet = h('div', { class: 'doc-sheet', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'doc-sheet-title', dataset: { documentId: String(id) } },
+    h('div', { class: 'doc-sheet-head' },
+      h('h2', { id: 'doc-sheet-title', class: 'doc-sheet-title' }, title),
+      h('a', { class: 'btn btn-ghost btn-small doc-sheet-open', href: page, target: '_blank', rel: 'noopener' }, t('sign.open_new')),
+      h('button', { type: 'button', class: 'btn btn-secondary btn-small doc-sheet-close', onclick: closeDocSheet }, t('room.close'))),
+    h('iframe', { class: 'doc-sheet-frame', src: page + '?embed=1', title }));
+  document.body.appendChild(ui.docSheet);
+  document.body.classList.add('doc-sheet-open');
+  toast(t('sign.pushed_toast', { title }));
+  hook.docSheet = id;
+}
+
+function closeDocSheet() {
+  if (ui.docSheet) ui.docSheet.remove();
+  ui.docSheet = null;
+  document.body.classList.remove('doc-sheet-open');
+  hook.docSheet = null;
+}
+
+// The sign page in the sheet reports a signature or refusal.
+window.addEventListener('message', (ev) => {
+  if (ev.origin !== location.origin || !ev.data || ev.data.type !== 'yt-sign') return;
+  toast(t(ev.data.done === 'refused' ? 'sign.refused_title' : (ev.data.status === 'effective' ? 'sign.effective_short' : 'sign.done_title')));
+});
 
 function onHearingState(msg) {
   const prev = S.hs;

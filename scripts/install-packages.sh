@@ -12,6 +12,9 @@ pkgs+=(clang libclang-dev libavcodec-dev libavformat-dev libavutil-dev libswscal
 pkgs+=(fonts-noto-cjk)
 if [ "$what" = test ]; then
   pkgs+=(postgresql chromium fonts-noto-cjk python3 ffmpeg)
+  # PDF-signature oracles: pdfsig/pdftotext/pdftoppm (poppler-utils), openssl (a local
+  # RFC 3161 authority), qpdf (structure check); pyHanko comes from PyPI into a venv.
+  pkgs+=(poppler-utils openssl qpdf python3-venv)
   command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 fi
 missing=()
@@ -24,4 +27,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# pyHanko (PyPI), the second independent PAdES validator, in a venv of its own (Debian's
+# Python refuses system-wide pip installs).
+if [ "$what" = test ]; then
+  venv=${YUNTING_PYHANKO_VENV:-$HOME/.cache/yunting/pyhanko-venv}
+  if [ ! -x "$venv/bin/pyhanko" ]; then
+    echo "installing pyHanko into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check 'pyhanko==0.38.*' 'pyhanko-cli==0.6.*'
+  fi
 fi

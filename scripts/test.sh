@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 ./scripts/install-packages.sh test
+export PATH="${YUNTING_PYHANKO_VENV:-$HOME/.cache/yunting/pyhanko-venv}/bin:$PATH"
+# The PDF oracles (pdfsig, pyHanko, openssl ts) are installed above: missing ones fail.
+export YUNTING_REQUIRE_ORACLES=1
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -37,6 +40,8 @@ for _ in $(seq 1 50); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.2
 YT_BASE="$base" YT_DEMO="$work/demo.json" node tests/browser/console_party.mjs
 # Three Chromium participants in one hearing room, VP8 then H.264.
 YT_BASE="$base" YT_DEMO="$work/demo.json" node tests/browser/room.mjs
+YT_BASE="$base" YT_DEMO="$work/demo.json" node tests/browser/recording_tile.mjs
+YT_BASE="$base" YT_DEMO="$work/demo.json" node tests/browser/esign.mjs
 # Last: it closes the demo hearing.
 YT_BASE="$base" YT_DEMO="$work/demo.json" node tests/browser/hearing.mjs
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""

@@ -100,6 +100,7 @@ async fn a_recorded_hearing_becomes_one_composite_mp4() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let r = MediaClient::join_admitted(&srv.base, hearing, token(&respondent), token(&chair)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
+    srv.confirm_simplified_procedure(&demo).await;
     let control = format!("/api/hearings/{hearing}/control");
     let (s, b) = chair
         .post(

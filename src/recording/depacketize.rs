@@ -60,6 +60,60 @@ pub fn order(packets: Vec<RtpPacket>) -> Vec<Ordered> {
     out
 }
 
+/// [`order`] for a stream read a piece at a time (post-processing that must not hold a
+/// whole recording): sequence numbers are unwrapped in arrival order exactly as `order`
+/// does, and packets wait in a reorder buffer until the caller's horizon (an arrival time
+/// the recording has been read past by more than any reordering) lets them go, smallest
+/// `ext_seq` first. A packet older than what was already let go (or a duplicate) is
+/// dropped. For packets reordered by less than the horizon's margin, the output is
+/// `order`'s.
+#[derive(Debug, Default)]
+pub struct Orderer {
+    run: u64,
+    last: Option<(u16, i64)>,
+    pending: std::collections::BTreeMap<u64, RtpPacket>,
+    released: Option<u64>,
+}
+
+impl Orderer {
+    pub fn push(&mut self, pkt: RtpPacket) {
+        let ext = match self.last {
+            None => 0i64,
+            Some((prev_seq, prev_ext)) => {
+                let d = pkt.seq.wrapping_sub(prev_seq) as i16 as i32;
+                if d.abs() > SEQ_JUMP {
+                    self.run += 1;
+                    0
+                } else {
+                    prev_ext + d as i64
+                }
+            }
+        };
+        self.last = Some((pkt.seq, ext));
+        let ext_seq = (self.run << 40) | ((ext + (1i64 << 32)) as u64 & ((1u64 << 40) - 1));
+        if self.released.is_some_and(|r| ext_seq <= r) {
+            return; // too late, or a duplicate of one let go
+        }
+        self.pending.entry(ext_seq).or_insert(pkt);
+    }
+
+    /// The next packet in order, if it arrived at or before `horizon_us` (`u64::MAX`: at
+    /// the end, everything).
+    pub fn pop(&mut self, horizon_us: u64) -> Option<Ordered> {
+        let entry = self.pending.first_entry()?;
+        if entry.get().arrival_us > horizon_us {
+            return None;
+        }
+        let (ext_seq, pkt) = entry.remove_entry();
+        self.released = Some(ext_seq);
+        Some(Ordered { ext_seq, pkt })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+}
+
 /// A depacketized frame (video access unit or audio packet).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
@@ -102,90 +156,133 @@ pub struct Depacketized {
 /// Split ordered packets into frames and depacketize each; video starts at the first
 /// keyframe.
 pub fn depacketize(codec: Codec, packets: &[Ordered]) -> Depacketized {
+    let mut d = Depacketizer::new(codec);
     let mut out = Depacketized::default();
-    if codec == Codec::Opus {
-        for o in packets {
+    for o in packets {
+        if let Some(f) = d.push(o.clone()) {
+            out.frames.push(f);
+        }
+    }
+    out.frames.extend(d.finish());
+    out.dropped = d.dropped;
+    out.before_keyframe = d.before_keyframe;
+    out
+}
+
+/// [`depacketize`] one packet at a time (packets in `ext_seq` order): a frame is the
+/// consecutive packets with one timestamp and contiguous numbers, ending at the marker
+/// bit; packets of the same timestamp after a gap belong to that broken frame too. A
+/// frame comes out as soon as it is complete (its marker packet), a broken one when the
+/// next frame starts.
+#[derive(Debug)]
+pub struct Depacketizer {
+    codec: Codec,
+    group: Vec<Ordered>,
+    /// The group is past a gap: it can only end broken.
+    broken: bool,
+    seen_key: bool,
+    /// Frames seen (by timestamp) but dropped: a packet missing, or unparseable.
+    pub dropped: u64,
+    /// Frames before the first keyframe, not usable.
+    pub before_keyframe: u64,
+}
+
+impl Depacketizer {
+    pub fn new(codec: Codec) -> Self {
+        Depacketizer {
+            codec,
+            group: Vec::new(),
+            broken: false,
+            seen_key: false,
+            dropped: 0,
+            before_keyframe: 0,
+        }
+    }
+
+    /// Take the next packet; a frame if this completed one.
+    pub fn push(&mut self, o: Ordered) -> Option<Frame> {
+        if self.codec == Codec::Opus {
             if o.pkt.payload.is_empty() {
-                continue; // DTX keep-alive or padding only
+                return None; // DTX keep-alive or padding only
             }
             if opus_samples(&o.pkt.payload).is_none() {
-                out.dropped += 1; // not an Opus packet: a decoder would reject it
-                continue;
+                self.dropped += 1; // not an Opus packet: a decoder would reject it
+                return None;
             }
-            out.frames.push(Frame {
+            return Some(Frame {
                 ts: o.pkt.ts,
                 arrival_us: o.pkt.arrival_us,
                 keyframe: true,
-                data: o.pkt.payload.clone(),
                 run: o.ext_seq >> 40,
+                data: o.pkt.payload,
             });
         }
-        return out;
+        if let Some(last) = self.group.last() {
+            if o.pkt.ts != last.pkt.ts {
+                // The open frame never saw its marker: broken (nothing comes out of it).
+                self.close(false);
+            } else if o.ext_seq != last.ext_seq + 1 {
+                self.broken = true;
+            }
+        }
+        let marker = o.pkt.marker;
+        self.group.push(o);
+        if marker {
+            return self.close(!self.broken);
+        }
+        None
     }
-    let mut seen_key = false;
-    let mut i = 0;
-    while i < packets.len() {
-        // A frame: consecutive packets with the same timestamp and contiguous numbers,
-        // ending at the marker bit.
-        let start = i;
-        let ts = packets[i].pkt.ts;
-        let mut complete = false;
-        let mut j = i;
-        loop {
-            if packets[j].pkt.marker {
-                complete = true;
-                j += 1;
-                break;
-            }
-            let next = j + 1;
-            if next >= packets.len()
-                || packets[next].pkt.ts != ts
-                || packets[next].ext_seq != packets[j].ext_seq + 1
-            {
-                j = next;
-                break;
-            }
-            j = next;
+
+    /// The end of the stream: a frame still open is broken.
+    pub fn finish(&mut self) -> Option<Frame> {
+        if self.codec == Codec::Opus || self.group.is_empty() {
+            return None;
         }
-        // Packets of the same timestamp after a gap belong to this broken frame too.
-        while j < packets.len() && packets[j].pkt.ts == ts && !complete {
-            if packets[j].pkt.marker {
-                j += 1;
-                break;
-            }
-            j += 1;
+        self.close(false)
+    }
+
+    fn close(&mut self, complete: bool) -> Option<Frame> {
+        self.broken = false;
+        if self.group.is_empty() {
+            return None;
         }
-        i = j.max(start + 1);
-        let group = &packets[start..i];
         let parsed = if complete {
-            match codec {
-                Codec::Vp8 => vp8_frame(group),
-                Codec::H264 => h264_frame(group),
+            match self.codec {
+                Codec::Vp8 => vp8_frame(&self.group),
+                Codec::H264 => h264_frame(&self.group),
                 Codec::Opus => None,
             }
         } else {
             None
         };
+        let ts = self.group[0].pkt.ts;
+        let arrival_us = self
+            .group
+            .iter()
+            .map(|o| o.pkt.arrival_us)
+            .min()
+            .unwrap_or(0);
+        let run = self.group[0].ext_seq >> 40;
+        self.group.clear();
         let Some((data, keyframe)) = parsed else {
-            if seen_key {
-                out.dropped += 1;
+            if self.seen_key {
+                self.dropped += 1;
             }
-            continue;
+            return None;
         };
-        if !seen_key && !keyframe {
-            out.before_keyframe += 1;
-            continue;
+        if !self.seen_key && !keyframe {
+            self.before_keyframe += 1;
+            return None;
         }
-        seen_key = true;
-        out.frames.push(Frame {
+        self.seen_key = true;
+        Some(Frame {
             ts,
-            arrival_us: group.iter().map(|o| o.pkt.arrival_us).min().unwrap_or(0),
+            arrival_us,
             keyframe,
             data,
-            run: group[0].ext_seq >> 40,
-        });
+            run,
+        })
     }
-    out
 }
 
 /// RFC 7741 payload descriptor: returns (start of partition, partition index, header
@@ -495,6 +592,55 @@ pub fn opus_samples(packet: &[u8]) -> Option<u32> {
 /// in the sender's RTP clock: the frames after it are anchored afresh.
 const TS_JUMP_US: i64 = 3_000_000;
 
+/// What the clock mapping needs of a frame: its RTP timestamp, arrival and run.
+pub trait Timed {
+    fn ts(&self) -> u32;
+    fn arrival_us(&self) -> u64;
+    fn run(&self) -> u64;
+}
+
+impl Timed for Frame {
+    fn ts(&self) -> u32 {
+        self.ts
+    }
+    fn arrival_us(&self) -> u64 {
+        self.arrival_us
+    }
+    fn run(&self) -> u64 {
+        self.run
+    }
+}
+
+/// A frame's timing without its data (what a first pass over a recording keeps).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameTime {
+    pub ts: u32,
+    pub arrival_us: u64,
+    pub run: u64,
+}
+
+impl From<&Frame> for FrameTime {
+    fn from(f: &Frame) -> Self {
+        FrameTime {
+            ts: f.ts,
+            arrival_us: f.arrival_us,
+            run: f.run,
+        }
+    }
+}
+
+impl Timed for FrameTime {
+    fn ts(&self) -> u32 {
+        self.ts
+    }
+    fn arrival_us(&self) -> u64 {
+        self.arrival_us
+    }
+    fn run(&self) -> u64 {
+        self.run
+    }
+}
+
 /// NTP (32.32 fixed point, seconds since 1900) to microseconds.
 pub fn ntp_to_us(ntp: u64) -> u64 {
     let secs = ntp >> 32;
@@ -505,8 +651,8 @@ pub fn ntp_to_us(ntp: u64) -> u64 {
 /// Map each frame's RTP timestamp to the sender's clock (µs), from the sender reports
 /// that arrived with the stream. `None` for a frame when no report applies (or the
 /// report contradicts the arrival times, e.g. after a timestamp jump).
-pub fn sender_times(
-    frames: &[Frame],
+pub fn sender_times<F: Timed>(
+    frames: &[F],
     srs: &[(u64, SenderReportRecord)],
     clock_rate: u32,
 ) -> Vec<Option<i64>> {
@@ -520,10 +666,10 @@ pub fn sender_times(
             let sr = srs
                 .iter()
                 .rev()
-                .find(|(at, _)| *at <= f.arrival_us)
+                .find(|(at, _)| *at <= f.arrival_us())
                 .unwrap_or(&srs[0])
                 .1;
-            let d = f.ts.wrapping_sub(sr.rtp_time) as i32 as i64;
+            let d = f.ts().wrapping_sub(sr.rtp_time) as i32 as i64;
             Some(ntp_to_us(sr.ntp_time) as i64 + d * 1_000_000 / clock_rate as i64)
         })
         .collect()
@@ -533,19 +679,19 @@ pub fn sender_times(
 /// anchored on arrival times: the RTP clock is unwrapped, and a jump (a timestamp step
 /// that the arrival times do not show) starts a new anchor. Each anchor is the earliest
 /// arrival relative to the RTP clock, so network jitter does not shift the stream.
-pub fn arrival_times(frames: &[Frame], clock_rate: u32) -> Vec<i64> {
+pub fn arrival_times<F: Timed>(frames: &[F], clock_rate: u32) -> Vec<i64> {
     let clock = clock_rate.max(1) as i64;
     let mut epochs: Vec<(usize, usize)> = Vec::new(); // [start, end) per anchor
     let mut rel = Vec::with_capacity(frames.len()); // µs since the epoch's first frame
-    let mut prev: Option<&Frame> = None;
+    let mut prev: Option<&F> = None;
     let mut ext: i64 = 0;
     for (i, f) in frames.iter().enumerate() {
         let new_epoch = match prev {
             None => true,
             Some(p) => {
-                let d_ts = f.ts.wrapping_sub(p.ts) as i32 as i64 * 1_000_000 / clock;
-                let d_arr = f.arrival_us as i64 - p.arrival_us as i64;
-                if f.run != p.run || (d_ts - d_arr).abs() > TS_JUMP_US {
+                let d_ts = f.ts().wrapping_sub(p.ts()) as i32 as i64 * 1_000_000 / clock;
+                let d_arr = f.arrival_us() as i64 - p.arrival_us() as i64;
+                if f.run() != p.run() || (d_ts - d_arr).abs() > TS_JUMP_US {
                     true
                 } else {
                     ext += d_ts;
@@ -566,7 +712,7 @@ pub fn arrival_times(frames: &[Frame], clock_rate: u32) -> Vec<i64> {
     let mut out = vec![0i64; frames.len()];
     for (s, e) in epochs {
         let anchor = (s..e)
-            .map(|i| frames[i].arrival_us as i64 - rel[i])
+            .map(|i| frames[i].arrival_us() as i64 - rel[i])
             .min()
             .unwrap_or(0);
         for i in s..e {
@@ -577,8 +723,8 @@ pub fn arrival_times(frames: &[Frame], clock_rate: u32) -> Vec<i64> {
 }
 
 /// One stream's frames with their sender-clock times (from [`sender_times`]).
-pub struct StreamTimes<'a> {
-    pub frames: &'a [Frame],
+pub struct StreamTimes<'a, F: Timed = Frame> {
+    pub frames: &'a [F],
     pub sender: Vec<Option<i64>>,
     pub clock_rate: u32,
 }
@@ -587,7 +733,13 @@ pub struct StreamTimes<'a> {
 /// onto the recording's clock by one offset for the whole sender (so its streams stay in
 /// sync as the sender's clock says), falling back to arrival anchoring per frame where
 /// no report applies.
-pub fn wall_times(tracks: &[StreamTimes]) -> Vec<Vec<i64>> {
+pub fn wall_times<F: Timed>(tracks: &[StreamTimes<F>]) -> Vec<Vec<i64>> {
+    wall_times_counted(tracks).0
+}
+
+/// [`wall_times`], and for each track how many of its frames were timed by a sender
+/// report (the rest fell back to arrival anchoring).
+pub fn wall_times_counted<F: Timed>(tracks: &[StreamTimes<F>]) -> (Vec<Vec<i64>>, Vec<u64>) {
     // Offset sender clock → recording clock: the smallest (arrival − sender time), i.e.
     // the least-delayed frame.
     let offset = tracks
@@ -596,26 +748,33 @@ pub fn wall_times(tracks: &[StreamTimes]) -> Vec<Vec<i64>> {
             t.frames
                 .iter()
                 .zip(&t.sender)
-                .filter_map(|(f, s)| s.map(|s| f.arrival_us as i64 - s))
+                .filter_map(|(f, s)| s.map(|s| f.arrival_us() as i64 - s))
         })
         .min();
-    tracks
+    let mut counts = Vec::with_capacity(tracks.len());
+    let times = tracks
         .iter()
         .map(|t| {
             let fallback = arrival_times(t.frames, t.clock_rate);
-            t.frames
+            let mut by_sender = 0u64;
+            let times = t
+                .frames
                 .iter()
                 .zip(&t.sender)
                 .zip(fallback)
                 .map(|((f, s), fb)| match (s, offset) {
-                    (Some(s), Some(o)) if (s + o - f.arrival_us as i64).abs() <= TS_JUMP_US => {
+                    (Some(s), Some(o)) if (s + o - f.arrival_us() as i64).abs() <= TS_JUMP_US => {
+                        by_sender += 1;
                         s + o
                     }
                     _ => fb,
                 })
-                .collect()
+                .collect();
+            counts.push(by_sender);
+            times
         })
-        .collect()
+        .collect();
+    (times, counts)
 }
 
 #[cfg(test)]
@@ -650,6 +809,76 @@ mod tests {
         let got: Vec<u16> = ordered.iter().map(|o| o.pkt.seq).collect();
         assert_eq!(got, vec![65534, 65535, 0, 1, 2]);
         assert!(ordered.windows(2).all(|w| w[1].ext_seq == w[0].ext_seq + 1));
+    }
+
+    /// Everything through an `Orderer`, released `window` packets behind the newest.
+    fn order_streamed(packets: Vec<RtpPacket>, window_us: u64) -> Vec<Ordered> {
+        let mut o = Orderer::default();
+        let mut out = Vec::new();
+        for p in packets {
+            let newest = p.arrival_us;
+            o.push(p);
+            while let Some(x) = o.pop(newest.saturating_sub(window_us)) {
+                out.push(x);
+            }
+        }
+        while let Some(x) = o.pop(u64::MAX) {
+            out.push(x);
+        }
+        assert!(o.is_empty());
+        out
+    }
+
+    #[test]
+    fn the_streaming_orderer_matches_order_within_its_window() {
+        // Reordered, duplicated, wrapping, and a jump to a new run (arrival 1 ms apart).
+        let seqs = [
+            65530u16, 65532, 65531, 65533, 65533, 65535, 65534, 0, 2, 1, 3, 40_000, 40_001, 40_003,
+            40_002,
+        ];
+        let packets: Vec<RtpPacket> = seqs.iter().map(|&s| pkt(s, 0, false, b"x")).collect();
+        // Arrival = seq × 1 ms in `pkt`: make it arrival order instead.
+        let packets: Vec<RtpPacket> = packets
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut p)| {
+                p.arrival_us = i as u64 * 1000;
+                p
+            })
+            .collect();
+        let batch = order(packets.clone());
+        assert_eq!(order_streamed(packets.clone(), 5_000), batch);
+        // A packet later than the window is dropped, not put out of order.
+        let late = order_streamed(packets, 0);
+        assert!(late.windows(2).all(|w| w[0].ext_seq < w[1].ext_seq));
+        assert!(late.len() < batch.len());
+    }
+
+    #[test]
+    fn depacketizing_one_packet_at_a_time_gives_the_same_frames() {
+        let key = vp8_key(b"K");
+        let packets = vec![
+            pkt(1, 3000, false, &key),
+            pkt(2, 3000, true, b"\x00k"),
+            pkt(3, 6000, false, b"\x10\x01a"), // lost 4: broken
+            pkt(5, 6000, true, b"\x00c"),
+            pkt(6, 9000, true, b"\x10\x01d"),
+            pkt(7, 12000, false, b"\x10\x01e"), // no marker, next ts: broken
+            pkt(8, 15000, true, b"\x10\x01f"),
+            pkt(9, 18000, false, b"\x10\x01g"), // open at the end
+        ];
+        let ordered = order(packets);
+        let batch = depacketize(Codec::Vp8, &ordered);
+        let mut d = Depacketizer::new(Codec::Vp8);
+        let mut frames: Vec<Frame> = ordered.iter().filter_map(|o| d.push(o.clone())).collect();
+        frames.extend(d.finish());
+        assert_eq!(frames, batch.frames);
+        assert_eq!(frames.len(), 3);
+        assert_eq!(
+            (d.dropped, d.before_keyframe),
+            (batch.dropped, batch.before_keyframe)
+        );
+        assert_eq!(d.dropped, 3);
     }
 
     #[test]

@@ -51,7 +51,10 @@ pub fn spawn(app: App, dir: PathBuf, hearing: i64) {
             Ok(Ok(r)) => (
                 "recording.processed",
                 json!({"files": r.files.iter().map(|f| f.path.file_name().map(|n| n.to_string_lossy().to_string())).collect::<Vec<_>>(),
-                       "skipped": r.skipped, "notes": r.notes}),
+                       "skipped": r.skipped, "notes": r.notes,
+                       // How A/V sync was done: streams timed by their RTCP sender reports.
+                       "sync": {"streams": r.sync.len(),
+                                "by_sender_reports": r.sync.iter().filter(|s| s.frames > 0 && s.by_sender_report == s.frames).count()}}),
             ),
             Ok(Err(e)) => (
                 "recording.processing_failed",

@@ -10,8 +10,8 @@
 //! (noted); a participant whose codec changes gets a new file (`-2`, `-3`, …).
 
 use super::depacketize::{
-    self, Codec, Frame, NAL_PPS, NAL_SPS, Ordered, RtpPacket, annexb_nals, h264_sps_dimensions,
-    opus_samples, vp8_dimensions,
+    self, Codec, Depacketizer, Frame, FrameTime, NAL_PPS, NAL_SPS, Orderer, RtpPacket, annexb_nals,
+    h264_sps_dimensions, opus_samples, vp8_dimensions,
 };
 use super::manifest::{Manifest, TrackInfo};
 use super::seal::MANIFEST;
@@ -33,6 +33,23 @@ pub struct RemuxReport {
     pub notes: Vec<String>,
     /// Bytes of segment data read (every pass).
     pub bytes_read: u64,
+    /// How each usable stream was put on the wall clock: by its sender reports (RTCP SR,
+    /// NTP ↔ RTP) or, failing those, by arrival times.
+    pub sync: Vec<StreamSync>,
+}
+
+/// The clock mapping of one stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamSync {
+    pub participant_id: String,
+    pub track: u16,
+    /// "audio" or "video".
+    pub kind: String,
+    /// Sender reports recorded for the stream's SSRC.
+    pub sender_reports: usize,
+    pub frames: u64,
+    /// Frames whose time came from a sender report (the others: arrival anchoring).
+    pub by_sender_report: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -79,6 +96,22 @@ impl RemuxReport {
                 s(&f.audio)
             ));
         }
+        for s in &self.sync {
+            out.push(format!(
+                "sync: {} track {} ({}): {} sender reports; {} of {} frames timed by them{}",
+                s.participant_id,
+                s.track,
+                s.kind,
+                s.sender_reports,
+                s.by_sender_report,
+                s.frames,
+                if s.by_sender_report < s.frames {
+                    ", the rest by arrival"
+                } else {
+                    ""
+                }
+            ));
+        }
         out.extend(self.skipped.iter().map(|s| format!("skipped: {s}")));
         out.extend(self.notes.iter().map(|s| format!("note: {s}")));
         out
@@ -110,68 +143,519 @@ pub fn participant_files(recording_dir: &Path, out_dir: &Path) -> Result<RemuxRe
     Ok(report)
 }
 
-/// A track after depacketization, on the recording's wall clock (µs).
-pub struct WallTrack {
-    pub codec: Codec,
-    pub frames: Vec<Frame>,
-    /// Wall-clock time of each frame, same order as `frames` (time order).
-    pub wall: Vec<i64>,
-}
+// ---- Streaming: the composite reads the recording a segment at a time -----------------
 
-/// One participant's usable tracks (for the composite hearing file).
-pub struct ParticipantMedia {
+/// How long a streamed packet waits for lower-numbered ones (reordering, retransmission):
+/// it is released once the recording has been read this far past its arrival.
+const REORDER_US: u64 = 2_000_000;
+
+/// A participant of the recording (in order of its first track).
+#[derive(Debug, Clone)]
+pub struct Person {
     pub participant_id: String,
     pub name: String,
     pub role: String,
-    pub tracks: Vec<WallTrack>,
 }
 
-/// Every participant's tracks, depacketized and put on the wall clock exactly as
-/// [`participant_files`] does, in order of each participant's first track (one pass over
-/// the segments; all compressed media is held in memory).
-pub fn load_participants(recording_dir: &Path) -> Result<(Vec<ParticipantMedia>, RemuxReport)> {
-    let mut report = RemuxReport::default();
-    let (tracks, segments) = load(recording_dir, &mut report)?;
-    let all: Vec<&TrackInfo> = tracks.iter().collect();
-    let mut damaged: HashSet<String> = HashSet::new();
-    let mut media = read_tracks(recording_dir, &segments, &all, &mut report, &mut damaged);
-    let mut order: Vec<&str> = Vec::new();
-    for t in &tracks {
-        if !order.contains(&t.participant_id.as_str()) {
-            order.push(&t.participant_id);
+/// A first pass over a recording: who is in it, the wall-clock time of every usable
+/// frame (depacketized and timed exactly as for [`participant_files`]: sender reports,
+/// else arrival), and the notes; [`StreamPlan::stream`] then reads the recording again a
+/// segment at a time and hands out the frames on the wall clock. What stays in memory is
+/// a few bytes per frame and a bounded read-ahead, not the recording's media.
+pub struct StreamPlan {
+    pub people: Vec<Person>,
+    pub report: RemuxReport,
+    /// How far past a frame's wall-clock time the recording has to be read before the
+    /// frame comes out (µs): segment granularity plus the reorder wait plus network delay.
+    pub lead_us: u64,
+    dir: PathBuf,
+    segments: Vec<String>,
+    /// Every track of the manifest: their records move the read position.
+    known: HashSet<u16>,
+    tracks: Vec<PlannedTrack>,
+}
+
+struct PlannedTrack {
+    index: u16,
+    person: usize,
+    codec: Codec,
+    ssrc: Option<u32>,
+    /// Per frame, in stream order: its RTP timestamp (to check the second pass against
+    /// the first) and its wall-clock time.
+    ts: Vec<u32>,
+    wall: Vec<i64>,
+}
+
+/// A frame on the recording's wall clock (µs), from [`RecordingStream`].
+pub struct TimedFrame {
+    /// Index into [`StreamPlan::people`].
+    pub person: usize,
+    pub track: u16,
+    pub codec: Codec,
+    pub wall: i64,
+    pub frame: Frame,
+}
+
+/// One track's way from records to frames, identical in both passes so the second yields
+/// exactly the frames the first one timed.
+struct Pipe {
+    ssrc: Option<u32>,
+    orderer: Orderer,
+    depack: Depacketizer,
+}
+
+impl Pipe {
+    fn new(codec: Codec, ssrc: Option<u32>) -> Self {
+        Pipe {
+            ssrc,
+            orderer: Orderer::default(),
+            depack: Depacketizer::new(codec),
         }
     }
-    let mut out = Vec::new();
-    for pid in order {
-        let mine: Vec<&TrackInfo> = tracks.iter().filter(|t| t.participant_id == pid).collect();
-        let m: HashMap<u16, TrackMedia> = mine
-            .iter()
-            .filter_map(|t| media.remove(&t.index).map(|m| (t.index, m)))
-            .collect();
-        let who = format!("{} ({pid})", mine[0].name);
-        let tracks = sources(&who, &mine, m, &mut report)
-            .into_iter()
-            .map(|s| {
-                let mut idx: Vec<usize> = (0..s.frames.len()).collect();
-                idx.sort_by_key(|&i| s.wall[i]);
-                let wall = idx.iter().map(|&i| s.wall[i]).collect();
-                let mut frames: Vec<Option<Frame>> = s.frames.into_iter().map(Some).collect();
-                let frames = idx.iter().filter_map(|&i| frames[i].take()).collect();
-                WallTrack {
-                    codec: s.codec,
-                    frames,
-                    wall,
-                }
-            })
-            .collect();
-        out.push(ParticipantMedia {
-            participant_id: pid.to_string(),
-            name: mine[0].name.clone(),
-            role: mine[0].role.clone(),
-            tracks,
-        });
+
+    fn push(&mut self, p: RtpPacket) {
+        if self.ssrc.is_none_or(|s| s == p.ssrc) {
+            self.orderer.push(p);
+        }
     }
-    Ok((out, report))
+
+    /// The frames made of packets that arrived at or before `horizon_us` (`u64::MAX`:
+    /// the end of the recording, everything).
+    fn drain(&mut self, horizon_us: u64, mut out: impl FnMut(Frame)) {
+        while let Some(o) = self.orderer.pop(horizon_us) {
+            if let Some(f) = self.depack.push(o) {
+                out(f);
+            }
+        }
+        if horizon_us == u64::MAX
+            && let Some(f) = self.depack.finish()
+        {
+            out(f);
+        }
+    }
+}
+
+fn parse_rtp(r: &segment::Record) -> Option<RtpPacket> {
+    let mut body = r.body;
+    let p = rtc::rtp::Packet::unmarshal(&mut body).ok()?;
+    Some(RtpPacket {
+        seq: p.header.sequence_number,
+        ts: p.header.timestamp,
+        marker: p.header.marker,
+        ssrc: p.header.ssrc,
+        arrival_us: r.arrival_us,
+        payload: p.payload.to_vec(),
+    })
+}
+
+/// Read one segment; damage is noted once per segment name. `None`: unreadable.
+fn read_segment(
+    dir: &Path,
+    name: &str,
+    report: &mut RemuxReport,
+    damaged: &mut HashSet<String>,
+) -> Option<Vec<u8>> {
+    let data = match std::fs::read(dir.join(name)) {
+        Ok(d) => d,
+        Err(e) => {
+            if damaged.insert(name.to_string()) {
+                report.notes.push(format!("{name}: cannot be read ({e})"));
+            }
+            return None;
+        }
+    };
+    report.bytes_read += data.len() as u64;
+    Some(data)
+}
+
+fn note_damage(
+    name: &str,
+    err: Option<segment::ReadError>,
+    records: usize,
+    report: &mut RemuxReport,
+    damaged: &mut HashSet<String>,
+) {
+    if let Some(err) = err
+        && damaged.insert(name.to_string())
+    {
+        report.notes.push(format!(
+            "{name}: damaged ({err:?}); the {records} records before it are used"
+        ));
+    }
+}
+
+/// What the first pass learns of one track.
+struct Scan {
+    pipe: Option<Pipe>,
+    own: u64,
+    other: u64,
+    bad: u64,
+    srs: Vec<(u64, SenderReportRecord)>,
+    times: Vec<FrameTime>,
+    /// For each frame, the newest arrival read when it came out of the pipe.
+    out_at: Vec<u64>,
+}
+
+impl Scan {
+    fn new(codec: Option<Codec>, ssrc: Option<u32>) -> Self {
+        Scan {
+            pipe: codec.map(|c| Pipe::new(c, ssrc)),
+            own: 0,
+            other: 0,
+            bad: 0,
+            srs: Vec::new(),
+            times: Vec::new(),
+            out_at: Vec::new(),
+        }
+    }
+
+    fn drain(&mut self, horizon_us: u64, newest_us: u64) {
+        let (times, out_at) = (&mut self.times, &mut self.out_at);
+        if let Some(p) = self.pipe.as_mut() {
+            p.drain(horizon_us, |f| {
+                times.push(FrameTime::from(&f));
+                out_at.push(newest_us);
+            });
+        }
+    }
+}
+
+/// One pass over the segments for the tracks in `scans` (by track index).
+/// The read position (newest arrival) moves with every record of a known track, as in
+/// the second pass.
+fn scan(
+    dir: &Path,
+    segments: &[String],
+    tracks: &[TrackInfo],
+    scans: &mut HashMap<u16, Scan>,
+    report: &mut RemuxReport,
+    damaged: &mut HashSet<String>,
+) {
+    let ssrc_of: HashMap<u16, u32> = tracks.iter().map(|t| (t.index, t.ssrc)).collect();
+    let mut newest = 0u64;
+    for name in segments {
+        let Some(data) = read_segment(dir, name, report, damaged) else {
+            continue;
+        };
+        let (records, err) = segment::read(&data);
+        note_damage(name, err, records.len(), report, damaged);
+        for r in &records {
+            if !ssrc_of.contains_key(&r.track) {
+                continue;
+            }
+            newest = newest.max(r.arrival_us);
+            let Some(s) = scans.get_mut(&r.track) else {
+                continue;
+            };
+            match r.kind {
+                Kind::Rtp => match parse_rtp(r) {
+                    Some(p) => {
+                        if ssrc_of.get(&r.track) == Some(&p.ssrc) {
+                            s.own += 1;
+                        } else {
+                            s.other += 1;
+                        }
+                        if let Some(pipe) = s.pipe.as_mut() {
+                            pipe.push(p);
+                        }
+                    }
+                    None => s.bad += 1,
+                },
+                Kind::SenderReport => {
+                    if let Some(sr) = SenderReportRecord::read(r.body) {
+                        s.srs.push((r.arrival_us, sr));
+                    }
+                }
+            }
+        }
+        let horizon = newest.saturating_sub(REORDER_US);
+        for s in scans.values_mut() {
+            s.drain(horizon, newest);
+        }
+    }
+    for s in scans.values_mut() {
+        s.drain(u64::MAX, newest);
+    }
+}
+
+/// The first pass (see [`StreamPlan`]).
+pub fn plan(recording_dir: &Path) -> Result<StreamPlan> {
+    let mut report = RemuxReport::default();
+    let (tracks, segments) = load(recording_dir, &mut report)?;
+    let mut damaged: HashSet<String> = HashSet::new();
+    let mut scans: HashMap<u16, Scan> = tracks
+        .iter()
+        .map(|t| (t.index, Scan::new(Codec::from_mime(&t.mime), Some(t.ssrc))))
+        .collect();
+    scan(
+        recording_dir,
+        &segments,
+        &tracks,
+        &mut scans,
+        &mut report,
+        &mut damaged,
+    );
+    // A track none of whose packets carry its own SSRC keeps them all (as the per-
+    // participant files do): a second scan for those.
+    let mut all_ssrcs: HashMap<u16, Scan> = scans
+        .iter()
+        .filter(|(_, s)| s.own == 0 && s.other > 0)
+        .map(|(i, _)| {
+            let t = tracks
+                .iter()
+                .find(|t| t.index == *i)
+                .expect("a known track");
+            (*i, Scan::new(Codec::from_mime(&t.mime), None))
+        })
+        .collect();
+    if !all_ssrcs.is_empty() {
+        let mut quiet = RemuxReport::default();
+        scan(
+            recording_dir,
+            &segments,
+            &tracks,
+            &mut all_ssrcs,
+            &mut quiet,
+            &mut damaged,
+        );
+        report.bytes_read += quiet.bytes_read;
+        for (i, s) in all_ssrcs {
+            let first = scans.insert(i, s);
+            if let (Some(first), Some(s)) = (first, scans.get_mut(&i)) {
+                (s.own, s.other, s.bad, s.srs) = (first.own, first.other, first.bad, first.srs);
+            }
+        }
+    }
+
+    let mut people: Vec<Person> = Vec::new();
+    for t in &tracks {
+        if !people.iter().any(|p| p.participant_id == t.participant_id) {
+            people.push(Person {
+                participant_id: t.participant_id.clone(),
+                name: t.name.clone(),
+                role: t.role.clone(),
+            });
+        }
+    }
+    let mut planned: Vec<PlannedTrack> = Vec::new();
+    let mut lead: u64 = 0;
+    for (pi, person) in people.iter().enumerate() {
+        let who = format!("{} ({})", person.name, person.participant_id);
+        let mut usable: Vec<(&TrackInfo, Codec, Scan, Vec<Option<i64>>)> = Vec::new();
+        let mut syncs: Vec<StreamSync> = Vec::new();
+        for t in tracks
+            .iter()
+            .filter(|t| t.participant_id == person.participant_id)
+        {
+            let Some(s) = scans.remove(&t.index) else {
+                continue;
+            };
+            if s.bad > 0 {
+                report.notes.push(format!(
+                    "{who}: track {}: {} unparseable RTP records",
+                    t.index, s.bad
+                ));
+            }
+            let (Some(codec), Some(pipe)) = (Codec::from_mime(&t.mime), s.pipe.as_ref()) else {
+                report.skipped.push(format!(
+                    "{who}: track {} ({}): codec not supported for remuxing",
+                    t.index, t.mime
+                ));
+                continue;
+            };
+            if s.own + s.other == 0 {
+                report
+                    .notes
+                    .push(format!("{who}: track {} ({}): no packets", t.index, t.mime));
+                continue;
+            }
+            let kind_video = codec != Codec::Opus;
+            let (dropped, before_keyframe) = (pipe.depack.dropped, pipe.depack.before_keyframe);
+            if kind_video && s.times.is_empty() {
+                report.notes.push(format!(
+                    "{who}: video track {} ({}) never sent a usable keyframe: no video from it",
+                    t.index, t.mime
+                ));
+            } else if before_keyframe > 0 {
+                report.notes.push(format!(
+                    "{who}: video track {}: {before_keyframe} frames before the first keyframe left out",
+                    t.index
+                ));
+            }
+            if dropped > 0 {
+                report.notes.push(format!(
+                    "{who}: track {} ({}): {dropped} {} dropped",
+                    t.index,
+                    t.mime,
+                    if kind_video {
+                        "incomplete frames (lost packets)"
+                    } else {
+                        "packets that are not valid Opus"
+                    }
+                ));
+            }
+            let srs: Vec<(u64, SenderReportRecord)> = s
+                .srs
+                .iter()
+                .filter(|(_, sr)| sr.ssrc == t.ssrc)
+                .copied()
+                .collect();
+            let sender = depacketize::sender_times(&s.times, &srs, t.clock_rate);
+            syncs.push(StreamSync {
+                participant_id: t.participant_id.clone(),
+                track: t.index,
+                kind: if kind_video { "video" } else { "audio" }.into(),
+                sender_reports: srs.len(),
+                frames: s.times.len() as u64,
+                by_sender_report: 0,
+            });
+            usable.push((t, codec, s, sender));
+        }
+        if usable.is_empty() {
+            continue;
+        }
+        let (walls, by_sender) = {
+            let input: Vec<depacketize::StreamTimes<FrameTime>> = usable
+                .iter_mut()
+                .map(|(t, _, s, sender)| depacketize::StreamTimes {
+                    frames: &s.times,
+                    sender: std::mem::take(sender),
+                    clock_rate: t.clock_rate,
+                })
+                .collect();
+            depacketize::wall_times_counted(&input)
+        };
+        for (s, n) in syncs.iter_mut().zip(by_sender) {
+            s.by_sender_report = n;
+        }
+        report.sync.append(&mut syncs);
+        for ((t, codec, s, _), wall) in usable.into_iter().zip(walls) {
+            if s.times.is_empty() {
+                continue;
+            }
+            for (at, w) in s.out_at.iter().zip(&wall) {
+                lead = lead.max((*at as i64).saturating_sub(*w).max(0) as u64);
+            }
+            planned.push(PlannedTrack {
+                index: t.index,
+                person: pi,
+                codec,
+                ssrc: s.pipe.as_ref().and_then(|p| p.ssrc),
+                ts: s.times.iter().map(|f| f.ts).collect(),
+                wall,
+            });
+        }
+    }
+    Ok(StreamPlan {
+        people,
+        report,
+        lead_us: lead,
+        dir: recording_dir.to_path_buf(),
+        segments,
+        known: tracks.iter().map(|t| t.index).collect(),
+        tracks: planned,
+    })
+}
+
+impl StreamPlan {
+    /// The second pass: the recording read again, a segment at a time.
+    pub fn stream(&self) -> RecordingStream<'_> {
+        RecordingStream {
+            plan: self,
+            pipes: self
+                .tracks
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.index, (i, Pipe::new(t.codec, t.ssrc), 0usize)))
+                .collect(),
+            next_segment: 0,
+            newest_us: 0,
+            finished: false,
+            damaged: HashSet::new(),
+            mismatched: 0,
+        }
+    }
+}
+
+/// The recording's usable frames with their wall-clock times, read a segment at a time
+/// (see [`StreamPlan`]).
+pub struct RecordingStream<'a> {
+    plan: &'a StreamPlan,
+    /// Track index → (planned track, its pipe, frames handed out so far).
+    pipes: HashMap<u16, (usize, Pipe, usize)>,
+    next_segment: usize,
+    newest_us: u64,
+    finished: bool,
+    damaged: HashSet<String>,
+    /// Frames whose RTP timestamp did not match the first pass (never expected).
+    pub mismatched: u64,
+}
+
+impl RecordingStream<'_> {
+    /// Read on until every frame whose wall-clock time is at or before `until_us` has been
+    /// handed to `out` (frames come out in stream order per track, not sorted by time).
+    pub fn read_until(&mut self, until_us: i64, mut out: impl FnMut(TimedFrame)) {
+        let target = until_us.saturating_add(self.plan.lead_us as i64);
+        while !self.finished && self.newest_us as i64 <= target {
+            self.step(&mut out);
+        }
+    }
+
+    fn step(&mut self, out: &mut impl FnMut(TimedFrame)) {
+        let plan = self.plan;
+        let Some(name) = plan.segments.get(self.next_segment) else {
+            self.finished = true;
+            self.drain(u64::MAX, out);
+            return;
+        };
+        self.next_segment += 1;
+        let mut quiet = RemuxReport::default();
+        let Some(data) = read_segment(&plan.dir, name, &mut quiet, &mut self.damaged) else {
+            return;
+        };
+        let (records, _) = segment::read(&data);
+        for r in &records {
+            if !plan.known.contains(&r.track) {
+                continue;
+            }
+            self.newest_us = self.newest_us.max(r.arrival_us);
+            let Some((_, pipe, _)) = self.pipes.get_mut(&r.track) else {
+                continue;
+            };
+            if r.kind == Kind::Rtp
+                && let Some(p) = parse_rtp(r)
+            {
+                pipe.push(p);
+            }
+        }
+        let horizon = self.newest_us.saturating_sub(REORDER_US);
+        self.drain(horizon, out);
+    }
+
+    fn drain(&mut self, horizon: u64, out: &mut impl FnMut(TimedFrame)) {
+        let plan = self.plan;
+        let mismatched = &mut self.mismatched;
+        for (&track, (ti, pipe, n)) in self.pipes.iter_mut() {
+            let t = &plan.tracks[*ti];
+            pipe.drain(horizon, |frame| {
+                let wall = match (t.ts.get(*n), t.wall.get(*n)) {
+                    (Some(&ts), Some(&w)) if ts == frame.ts => w,
+                    _ => {
+                        *mismatched += 1;
+                        frame.arrival_us as i64
+                    }
+                };
+                *n += 1;
+                out(TimedFrame {
+                    person: t.person,
+                    track,
+                    codec: t.codec,
+                    wall,
+                    frame,
+                });
+            });
+        }
+    }
 }
 
 /// The tracks and segment names: from the sealed manifest, else (unsealed) from the
@@ -299,6 +783,7 @@ fn sources(
     report: &mut RemuxReport,
 ) -> Vec<Source> {
     let mut sources: Vec<(Source, Vec<Option<i64>>, u32)> = Vec::new();
+    let mut syncs: Vec<StreamSync> = Vec::new();
     for t in tracks {
         let m = media.remove(&t.index).unwrap_or_default();
         if m.bad_packets > 0 {
@@ -328,8 +813,21 @@ fn sources(
         };
         let first_arrival = packets.iter().map(|p| p.arrival_us).min().unwrap_or(0);
         let last_arrival = packets.iter().map(|p| p.arrival_us).max().unwrap_or(0);
-        let ordered: Vec<Ordered> = depacketize::order(packets);
-        let d = depacketize::depacketize(codec, &ordered);
+        // Packets are consumed as their frames are built: the track's media is held
+        // once, not twice.
+        let d = {
+            let mut dp = Depacketizer::new(codec);
+            let mut frames: Vec<Frame> = Vec::new();
+            for o in depacketize::order(packets) {
+                frames.extend(dp.push(o));
+            }
+            frames.extend(dp.finish());
+            depacketize::Depacketized {
+                frames,
+                dropped: dp.dropped,
+                before_keyframe: dp.before_keyframe,
+            }
+        };
         let kind_video = codec != Codec::Opus;
         if kind_video && d.frames.is_empty() {
             report.notes.push(format!(
@@ -361,6 +859,14 @@ fn sources(
             .filter(|(_, sr)| sr.ssrc == t.ssrc)
             .collect();
         let st = depacketize::sender_times(&d.frames, &srs, t.clock_rate);
+        syncs.push(StreamSync {
+            participant_id: t.participant_id.clone(),
+            track: t.index,
+            kind: if kind_video { "video" } else { "audio" }.into(),
+            sender_reports: srs.len(),
+            frames: d.frames.len() as u64,
+            by_sender_report: 0,
+        });
         sources.push((
             Source {
                 kind_video,
@@ -388,7 +894,12 @@ fn sources(
                 clock_rate: *c,
             })
             .collect();
-        depacketize::wall_times(&input)
+        let (walls, by_sender) = depacketize::wall_times_counted(&input);
+        for (s, n) in syncs.iter_mut().zip(by_sender) {
+            s.by_sender_report = n;
+        }
+        report.sync.append(&mut syncs);
+        walls
     };
     let mut sources: Vec<Source> = sources
         .into_iter()
@@ -1011,6 +1522,55 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn the_streamed_recording_has_the_frames_and_times_of_the_whole_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let rec = tmp.path().join("rec");
+        std::fs::create_dir_all(&rec).unwrap();
+        synthetic(&rec);
+        // Whole: every track read at once and timed per participant.
+        let mut report = RemuxReport::default();
+        let (tracks, segments) = load(&rec, &mut report).unwrap();
+        let mut whole: HashMap<u16, Vec<(u32, i64, usize)>> = HashMap::new();
+        for pid in ["p1", "p2"] {
+            let mine: Vec<&TrackInfo> = tracks.iter().filter(|t| t.participant_id == pid).collect();
+            let mut damaged = HashSet::new();
+            let media = read_tracks(&rec, &segments, &mine, &mut report, &mut damaged);
+            let mut by_codec: HashMap<u16, Vec<(u32, i64, usize)>> = HashMap::new();
+            for src in sources(pid, &mine, media, &mut report) {
+                let index = mine
+                    .iter()
+                    .find(|t| Codec::from_mime(&t.mime) == Some(src.codec))
+                    .unwrap()
+                    .index;
+                let v = by_codec.entry(index).or_default();
+                for (f, w) in src.frames.iter().zip(&src.wall) {
+                    v.push((f.ts, *w, f.data.len()));
+                }
+            }
+            whole.extend(by_codec);
+        }
+        // Streamed: a plan, then the frames as a composite reads them.
+        let plan = plan(&rec).unwrap();
+        assert_eq!(plan.people.len(), 2);
+        let mut streamed: HashMap<u16, Vec<(u32, i64, usize)>> = HashMap::new();
+        let mut stream = plan.stream();
+        stream.read_until(i64::MAX - plan.lead_us as i64, |f| {
+            streamed
+                .entry(f.track)
+                .or_default()
+                .push((f.frame.ts, f.wall, f.frame.data.len()))
+        });
+        assert_eq!(stream.mismatched, 0);
+        whole.retain(|_, v| !v.is_empty());
+        assert_eq!(streamed, whole);
+        assert_eq!(streamed[&0].len(), 90);
+        assert_eq!(plan.report.sync, report.sync);
+        let notes = plan.report.notes.join("\n");
+        assert!(notes.contains("seg-000002.ytr: damaged"), "{notes}");
+        assert!(notes.contains("never sent a usable keyframe"), "{notes}");
     }
 
     #[test]

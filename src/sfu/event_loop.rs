@@ -59,7 +59,15 @@ pub struct EventLoop {
     next_quality_report: Instant,
     recorders: super::recorder::Recorders,
     next_recording_flush: Instant,
+    /// Sender reports that arrived before their track was opened (the latest per SSRC,
+    /// at most [`MAX_PENDING_SRS`] per participant): recorded when the track opens, so
+    /// the recording has the NTP ↔ RTP mapping from its first second.
+    pending_srs: HashMap<u64, Vec<(u64, SenderReportRecord)>>,
 }
+
+/// Sender reports kept per participant for tracks not yet opened (a publisher has a few
+/// streams; more SSRCs than this are not media we will record).
+const MAX_PENDING_SRS: usize = 8;
 
 /// Wall-clock microseconds: recordings and hearing events share this clock.
 fn wall_us() -> u64 {
@@ -104,6 +112,7 @@ impl EventLoop {
             next_quality_report: Instant::now(),
             recorders: super::recorder::Recorders::new(recordings),
             next_recording_flush: Instant::now(),
+            pending_srs: HashMap::new(),
         }
     }
 
@@ -796,6 +805,7 @@ impl EventLoop {
             return;
         };
         self.demux.remove(id);
+        self.pending_srs.remove(&id);
         if let Some(pc) = p.pc.as_mut() {
             let _ = pc.close();
         }
@@ -903,22 +913,35 @@ impl EventLoop {
                         }
                     }
                     RTCMessage::RtcpPacket(_, pkts) => {
+                        // A compound packet: every part counts (an SR usually comes with
+                        // an SDES, a PLI with a receiver report).
                         for k in &pkts {
                             if let Some(sr) = k.as_any().downcast_ref::<SenderReport>() {
-                                if let Some(t) = p
-                                    .published
-                                    .iter()
-                                    .find(|t| t.ssrc == sr.ssrc)
-                                    .and_then(|t| t.rec_track)
-                                {
-                                    let rec = SenderReportRecord {
-                                        ssrc: sr.ssrc,
-                                        ntp_time: sr.ntp_time,
-                                        rtp_time: sr.rtp_time,
-                                        packet_count: sr.packet_count,
-                                        octet_count: sr.octet_count,
-                                    };
-                                    self.recorders.sender_report(p.hearing, t, wall_us(), &rec);
+                                let rec = SenderReportRecord {
+                                    ssrc: sr.ssrc,
+                                    ntp_time: sr.ntp_time,
+                                    rtp_time: sr.rtp_time,
+                                    packet_count: sr.packet_count,
+                                    octet_count: sr.octet_count,
+                                };
+                                match p.published.iter().find(|t| t.ssrc == sr.ssrc) {
+                                    Some(t) => {
+                                        if let Some(rt) = t.rec_track {
+                                            self.recorders.sender_report(
+                                                p.hearing,
+                                                rt,
+                                                wall_us(),
+                                                &rec,
+                                            );
+                                        }
+                                    }
+                                    // Not opened yet (its first RTP is in this batch, or
+                                    // the report came first): keep the latest for it.
+                                    None => keep_pending_sr(
+                                        self.pending_srs.entry(p.id).or_default(),
+                                        wall_us(),
+                                        rec,
+                                    ),
                                 }
                             } else if let Some(pli) =
                                 k.as_any().downcast_ref::<PictureLossIndication>()
@@ -967,6 +990,13 @@ impl EventLoop {
                     first_us: wall_us(),
                 },
             );
+            if let Some(rt) = track.rec_track
+                && let Some(pending) = self.pending_srs.get_mut(&publisher)
+                && let Some(i) = pending.iter().position(|(_, sr)| sr.ssrc == track.ssrc)
+            {
+                let (at, sr) = pending.swap_remove(i);
+                self.recorders.sender_report(hearing, rt, at, &sr);
+            }
             p.published.push(track);
             self.broadcast(
                 hearing,
@@ -1145,5 +1175,18 @@ impl EventLoop {
                 tracing::debug!(error = %e, "media send");
             }
         }
+    }
+}
+
+/// Keep `sr` (arrived at `at_us`) as the latest report of its SSRC, within the bound.
+fn keep_pending_sr(
+    pending: &mut Vec<(u64, SenderReportRecord)>,
+    at_us: u64,
+    sr: SenderReportRecord,
+) {
+    if let Some(slot) = pending.iter_mut().find(|(_, p)| p.ssrc == sr.ssrc) {
+        *slot = (at_us, sr);
+    } else if pending.len() < MAX_PENDING_SRS {
+        pending.push((at_us, sr));
     }
 }

@@ -73,11 +73,16 @@ impl Recorders {
         Some(index)
     }
 
+    /// Widen the buffer's time span to `now_us` (a sender report held until its track
+    /// opened carries its earlier arrival time).
     fn stamp(room: &mut RoomRec, now_us: u64) {
         if room.buf.is_empty() {
             room.first_us = now_us;
+            room.last_us = now_us;
+        } else {
+            room.first_us = room.first_us.min(now_us);
+            room.last_us = room.last_us.max(now_us);
         }
-        room.last_us = now_us;
     }
 
     pub fn rtp(&mut self, hearing: i64, track: u16, now_us: u64, pkt: &Packet) {

@@ -84,7 +84,7 @@ pub fn entry_hash(
     crate::crypto::sha256_hex(canonical.as_bytes())
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, sqlx::FromRow)]
 pub struct StoredEntry {
     pub seq: i64,
     pub at: i64,

@@ -18,6 +18,7 @@ pub mod http;
 pub mod media;
 pub mod notify;
 pub mod recording;
+pub mod records;
 pub mod server;
 pub mod sfu;
 pub mod store;

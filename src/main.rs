@@ -51,10 +51,18 @@ enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
-    /// Check a sealed recording directory offline: the seal signature, every segment's
-    /// hash and the hash chain. Names what is missing or altered; exit 1 on any failure.
+    /// Export every closed case not yet in `dir` as its main and secondary bundles
+    /// (`<dir>/<id>-<number>/{main,secondary}.zip`, `index.json`); safe to run repeatedly.
+    Archive {
+        /// The archive directory.
+        dir: PathBuf,
+    },
+    /// Check a case-file bundle, a sealed recording directory or a signed PDF offline:
+    /// seal signatures, every file's hash, PDF signatures, hash chains. Names what is
+    /// missing or altered; exit 1 on any failure.
     Verify {
-        /// A recording directory (`recordings/<case>/<hearing>`) or a signed PDF.
+        /// A case-file bundle (`.zip`), a recording directory
+        /// (`recordings/<case>/<hearing>`) or a signed PDF.
         path: PathBuf,
         /// The commission CA certificate (PEM or DER) that signer and seal certificates
         /// must chain to (PDFs); without it only integrity and signatures are checked.
@@ -91,10 +99,34 @@ fn load_config(cli: &Cli) -> Result<Config> {
     Ok(config)
 }
 
-/// `yunting verify file.pdf`: every signature of a signed document, offline.
-fn verify_pdf_file(path: &std::path::Path, ca: Option<&std::path::Path>) -> Result<()> {
-    let pdf = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let anchor = match ca {
+/// `yunting verify bundle.zip`: the case-file bundle, offline; exit 1 on any failure.
+fn verify_bundle_file(path: &std::path::Path, ca: Option<&std::path::Path>) -> Result<()> {
+    let f = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let report = yunting::records::verify::verify_bundle(
+        std::io::BufReader::new(f),
+        &yunting::records::verify::VerifyOptions {
+            trusted_ca_der: read_ca(ca)?,
+        },
+    );
+    print!("{}", report.render_text());
+    if report.ok {
+        Ok(())
+    } else {
+        std::process::exit(1);
+    }
+}
+
+fn is_zip(path: &std::path::Path) -> bool {
+    let mut head = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .is_ok()
+        && &head == b"PK\x03\x04"
+}
+
+/// The trust anchor given with `--ca` (PEM or DER).
+fn read_ca(ca: Option<&std::path::Path>) -> Result<Option<Vec<u8>>> {
+    Ok(match ca {
         Some(p) => {
             let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
             let der = match std::str::from_utf8(&bytes) {
@@ -107,7 +139,13 @@ fn verify_pdf_file(path: &std::path::Path, ca: Option<&std::path::Path>) -> Resu
             Some(der)
         }
         None => None,
-    };
+    })
+}
+
+/// `yunting verify file.pdf`: every signature of a signed document, offline.
+fn verify_pdf_file(path: &std::path::Path, ca: Option<&std::path::Path>) -> Result<()> {
+    let pdf = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let anchor = read_ca(ca)?;
     let report = yunting::esign::pdf_verify::verify_pdf(&pdf, anchor.as_deref());
     print!("{}", report.render_text());
     if anchor.is_none() {
@@ -184,6 +222,7 @@ async fn main() -> Result<()> {
                 std::process::exit(1);
             }
         }
+        Command::Verify { path, ca } if is_zip(&path) => verify_bundle_file(&path, ca.as_deref()),
         Command::Verify { path, ca } if path.is_file() => verify_pdf_file(&path, ca.as_deref()),
         Command::Verify { path, .. } => {
             let report = yunting::recording::verify::verify_dir(&path);
@@ -204,6 +243,28 @@ async fn main() -> Result<()> {
                     "录像校验失败 / recording verification FAILED: {} problem(s)",
                     report.problems.len()
                 );
+                std::process::exit(1);
+            }
+        }
+        Command::Archive { dir } => {
+            let app = App::open(config, false).await?;
+            let r = yunting::records::archive::export_closed(&app, &dir).await?;
+            for n in &r.exported {
+                println!("归档 / exported: {n}");
+            }
+            for f in &r.failed {
+                println!("失败 / FAILED: {f}");
+            }
+            println!(
+                "{} 件已归档，{} 件此前已归档 / {} exported, {} already in the archive",
+                r.exported.len(),
+                r.skipped,
+                r.exported.len(),
+                r.skipped
+            );
+            if r.failed.is_empty() {
+                Ok(())
+            } else {
                 std::process::exit(1);
             }
         }

@@ -525,6 +525,11 @@ fn p256_point(public_key: &[u8]) -> anyhow::Result<Vec<u8>> {
     Ok(point)
 }
 
+/// A certificate (DER) as PEM text.
+pub fn cert_pem_of(der: &[u8]) -> anyhow::Result<String> {
+    pem(der)
+}
+
 fn pem(der: &[u8]) -> anyhow::Result<String> {
     der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, der)
         .map_err(|e| anyhow!("PEM: {e}"))

@@ -179,6 +179,56 @@ pub fn verify_assertion(
     Ok(counter)
 }
 
+/// Standard or URL-safe base64, as browsers and our records write it.
+fn any_b64(s: &str) -> Result<Vec<u8>, WebAuthnError> {
+    base64::engine::general_purpose::STANDARD
+        .decode(s.trim())
+        .or_else(|_| b64url(s.trim()))
+}
+
+/// Check a passkey confirmation as kept in a signature record (the credential's public
+/// key, the assertion, the RP ID and the challenge), offline: type, challenge, an origin
+/// on the RP ID's host, RP ID hash, user verification and the signature.
+pub fn verify_recorded(record: &serde_json::Value) -> Result<(), WebAuthnError> {
+    let text = |k: &'static str| {
+        record[k]
+            .as_str()
+            .ok_or(WebAuthnError::Malformed(k))
+            .map(str::to_string)
+    };
+    let client_data = any_b64(&text("client_data_json")?)?;
+    let auth = any_b64(&text("authenticator_data")?)?;
+    let sig = any_b64(&text("signature")?)?;
+    let point =
+        crate::crypto::unhex(&text("public_key")?).ok_or(WebAuthnError::Malformed("public_key"))?;
+    let challenge = b64url(&text("challenge")?)?;
+    let rp_id = text("rp_id")?;
+    let cd: ClientData = serde_json::from_slice(&client_data)
+        .map_err(|_| WebAuthnError::Malformed("clientDataJSON"))?;
+    let host = cd
+        .origin
+        .strip_prefix("https://")
+        .or_else(|| cd.origin.strip_prefix("http://"))
+        .map(|h| h.split(':').next().unwrap_or(h))
+        .unwrap_or("");
+    if host != rp_id {
+        return Err(WebAuthnError::WrongOrigin);
+    }
+    verify_assertion(
+        &client_data,
+        &auth,
+        &sig,
+        &point,
+        0,
+        &Expect {
+            rp_id: &rp_id,
+            origin: &cd.origin,
+            challenge: &challenge,
+        },
+    )
+    .map(|_| ())
+}
+
 /// The challenge of a signature's passkey confirmation: bound to the document version's
 /// hash and to the prepared signature (its signed attributes).
 pub fn signing_challenge(doc_sha256_hex: &str, signed_attrs: &[u8]) -> Vec<u8> {
@@ -221,6 +271,48 @@ mod tests {
             .unwrap()
             .as_ref()
             .to_vec()
+    }
+
+    /// A passkey confirmation as a bundle carries it checks offline; a changed byte of
+    /// the assertion or a record naming another site does not.
+    #[test]
+    fn a_recorded_confirmation_checks_offline() {
+        use base64::engine::general_purpose::STANDARD;
+        let k = key();
+        let challenge = signing_challenge(&"ab".repeat(32), b"attrs");
+        let auth = auth_data("hearing.example.cn", FLAG_UP | FLAG_UV, 2);
+        let cd = client_data(
+            "webauthn.get",
+            &challenge,
+            "https://hearing.example.cn:8443",
+        );
+        let sig = assert_with(&k, &auth, &cd);
+        let record = serde_json::json!({
+            "credential_id": "c1",
+            "public_key": crate::crypto::hex(k.public_key().as_ref()),
+            "client_data_json": STANDARD.encode(&cd),
+            "authenticator_data": URL_SAFE_NO_PAD.encode(&auth),
+            "signature": STANDARD.encode(&sig),
+            "rp_id": "hearing.example.cn",
+            "challenge": URL_SAFE_NO_PAD.encode(&challenge),
+        });
+        assert_eq!(verify_recorded(&record), Ok(()));
+        let mut forged = record.clone();
+        let mut bad = sig.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        forged["signature"] = serde_json::json!(STANDARD.encode(&bad));
+        assert!(verify_recorded(&forged).is_err());
+        let mut elsewhere = record.clone();
+        elsewhere["rp_id"] = serde_json::json!("evil.example");
+        assert_eq!(verify_recorded(&elsewhere), Err(WebAuthnError::WrongOrigin));
+        let mut other_doc = record;
+        other_doc["challenge"] = serde_json::json!(URL_SAFE_NO_PAD.encode(b"another document"));
+        assert_eq!(
+            verify_recorded(&other_doc),
+            Err(WebAuthnError::WrongChallenge)
+        );
+        assert!(verify_recorded(&serde_json::json!({})).is_err());
     }
 
     #[test]

@@ -192,7 +192,7 @@ fn file_url(hearing: i64, name: &str) -> String {
 }
 
 /// RFC 3986 unreserved characters stay; every other byte is `%XX`.
-fn percent_encode(s: &str) -> String {
+pub(crate) fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
@@ -299,7 +299,11 @@ pub fn parse_range(header: Option<&str>, size: u64) -> ByteRange {
 }
 
 /// The bytes `start..start+len` of the file as a stream: nothing is buffered whole.
-async fn stream_span(path: &Path, start: u64, len: u64) -> std::io::Result<axum::body::Body> {
+pub(crate) async fn stream_span(
+    path: &Path,
+    start: u64,
+    len: u64,
+) -> std::io::Result<axum::body::Body> {
     let mut f = tokio::fs::File::open(path).await?;
     f.seek(std::io::SeekFrom::Start(start)).await?;
     Ok(axum::body::Body::from_stream(

@@ -12,11 +12,48 @@ use std::path::Path;
 pub struct Report {
     pub checked: Vec<String>,
     pub problems: Vec<String>,
+    /// The key the manifest claims to be sealed with (whether or not it verified).
+    pub seal_public_key: Option<String>,
+}
+
+/// Where a recording's files are read from: its directory, or a case-file bundle.
+pub trait RecordingFiles {
+    /// A file's bytes; `Err` with a reason when it is missing or unreadable.
+    fn read(&mut self, name: &str) -> Result<Vec<u8>, String>;
+    /// The names present (to find segments that were never sealed).
+    fn names(&self) -> Vec<String>;
+    /// A file's SHA-256 (hex) and size; a source that already knows them may say so.
+    fn sha256(&mut self, name: &str) -> Result<(String, u64), String> {
+        self.read(name)
+            .map(|d| (crate::crypto::sha256_hex(&d), d.len() as u64))
+    }
+}
+
+struct DirFiles<'a>(&'a Path);
+
+impl RecordingFiles for DirFiles<'_> {
+    fn read(&mut self, name: &str) -> Result<Vec<u8>, String> {
+        std::fs::read(self.0.join(name)).map_err(|e| e.to_string())
+    }
+    fn names(&self) -> Vec<String> {
+        std::fs::read_dir(self.0)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 pub fn verify_dir(dir: &Path) -> Report {
+    verify_files(&mut DirFiles(dir))
+}
+
+pub fn verify_files(files: &mut dyn RecordingFiles) -> Report {
     let mut r = Report::default();
-    let bytes = match std::fs::read(dir.join(MANIFEST)) {
+    let bytes = match files.read(MANIFEST) {
         Ok(b) => b,
         Err(_) => {
             r.problems.push(format!("{MANIFEST}: 缺失 / missing"));
@@ -31,9 +68,11 @@ pub fn verify_dir(dir: &Path) -> Report {
             return r;
         }
     };
-    let sig = std::fs::read_to_string(dir.join(SIGNATURE))
+    r.seal_public_key = Some(m.seal_public_key.clone());
+    let sig = files
+        .read(SIGNATURE)
         .ok()
-        .and_then(|s| crate::crypto::unhex(s.trim()));
+        .and_then(|s| crate::crypto::unhex(String::from_utf8_lossy(&s).trim()));
     match sig {
         Some(sig) if manifest::verify(&m.seal_public_key, &bytes, &sig) => r
             .checked
@@ -46,11 +85,10 @@ pub fn verify_dir(dir: &Path) -> Report {
             .push(format!("{SIGNATURE}: 缺失或损坏 / missing or damaged")),
     }
     for s in &m.segments {
-        match std::fs::read(dir.join(&s.name)) {
+        match files.sha256(&s.name) {
             Err(_) => r.problems.push(format!("{}: 缺失 / missing", s.name)),
-            Ok(data) => {
-                let sha = crate::crypto::sha256_hex(&data);
-                if data.len() as u64 != s.size || sha != s.sha256 {
+            Ok((sha, size)) => {
+                if size != s.size || sha != s.sha256 {
                     r.problems.push(format!(
                         "{}: 内容被改动 / altered (sha256 {sha}, sealed {})",
                         s.name, s.sha256
@@ -75,19 +113,17 @@ pub fn verify_dir(dir: &Path) -> Report {
         r.problems
             .push("chain_head: 与分段不符 / does not match the segments".into());
     }
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        let mut extra: Vec<String> = entries
-            .flatten()
-            .filter_map(|e| e.file_name().to_str().map(str::to_string))
-            .filter(|n| n.starts_with("seg-") && n.ends_with(".ytr"))
-            .filter(|n| !m.segments.iter().any(|s| &s.name == n))
-            .collect();
-        extra.sort();
-        for n in extra {
-            r.problems.push(format!(
-                "{n}: 未封存的分段 / segment not in the sealed manifest"
-            ));
-        }
+    let mut extra: Vec<String> = files
+        .names()
+        .into_iter()
+        .filter(|n| n.starts_with("seg-") && n.ends_with(".ytr"))
+        .filter(|n| !m.segments.iter().any(|s| &s.name == n))
+        .collect();
+    extra.sort();
+    for n in extra {
+        r.problems.push(format!(
+            "{n}: 未封存的分段 / segment not in the sealed manifest"
+        ));
     }
     if !m.interruptions.is_empty() {
         r.checked.push(format!(

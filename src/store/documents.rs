@@ -107,6 +107,11 @@ fn pdf_dir(app: &App) -> PathBuf {
     app.config.data_dir.join("documents")
 }
 
+/// Where the PDF with this SHA-256 is kept.
+pub fn pdf_path(app: &App, sha: &str) -> PathBuf {
+    pdf_dir(app).join(format!("{sha}.pdf"))
+}
+
 /// Store a PDF under its SHA-256 (atomic rename; an existing file of that name already
 /// holds these exact bytes).
 pub fn put_pdf(app: &App, bytes: &[u8]) -> AppResult<String> {

@@ -48,6 +48,77 @@ pub struct Config {
     pub reconnect_grace_secs: u64,
     /// Document templates, CJK font, certificate authority and timestamp authority.
     pub esign: EsignConfig,
+    /// Closed cases: how long their records are kept.
+    pub records: RecordsConfig,
+}
+
+/// Records of closed cases (档案). Retention is in years per closing method, counted from
+/// 1 January after the closing; the defaults are the statutory floors (awards 10 years,
+/// every other method 5) and a configuration may lengthen them but not shorten them.
+/// `[records]` in the file: `retention_years_other` for every method but awards, then
+/// `retention_years_<method>` for one; env `YUNTING_RETENTION_YEARS_AWARD`,
+/// `…_OTHER`, `…_MEDIATION`, `…_WITHDRAWAL`, `…_DEEMED_WITHDRAWAL`, `…_REJECTION`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RecordsConfig {
+    pub retention: crate::domain::closing::RetentionPolicy,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRecords {
+    retention_years_award: Option<u32>,
+    retention_years_other: Option<u32>,
+    retention_years_mediation: Option<u32>,
+    retention_years_withdrawal: Option<u32>,
+    retention_years_deemed_withdrawal: Option<u32>,
+    retention_years_rejection: Option<u32>,
+}
+
+fn records_config(f: FileRecords, get: &dyn Fn(&str) -> Option<String>) -> Result<RecordsConfig> {
+    use crate::domain::closing::RetentionPolicy;
+    let years = |key: &str, file: Option<u32>| -> Result<Option<u32>> {
+        match get(key) {
+            Some(v) => {
+                Ok(Some(v.trim().parse().with_context(|| {
+                    format!("{key} must be a whole number of years")
+                })?))
+            }
+            None => Ok(file),
+        }
+    };
+    let d = RetentionPolicy::default();
+    let other = years("YUNTING_RETENTION_YEARS_OTHER", f.retention_years_other)?;
+    let per = |key: &str, file: Option<u32>, default: u32| -> Result<u32> {
+        Ok(years(key, file)?.or(other).unwrap_or(default))
+    };
+    let retention = RetentionPolicy {
+        award_years: years("YUNTING_RETENTION_YEARS_AWARD", f.retention_years_award)?
+            .unwrap_or(d.award_years),
+        mediation_years: per(
+            "YUNTING_RETENTION_YEARS_MEDIATION",
+            f.retention_years_mediation,
+            d.mediation_years,
+        )?,
+        withdrawal_years: per(
+            "YUNTING_RETENTION_YEARS_WITHDRAWAL",
+            f.retention_years_withdrawal,
+            d.withdrawal_years,
+        )?,
+        deemed_withdrawal_years: per(
+            "YUNTING_RETENTION_YEARS_DEEMED_WITHDRAWAL",
+            f.retention_years_deemed_withdrawal,
+            d.deemed_withdrawal_years,
+        )?,
+        rejection_years: per(
+            "YUNTING_RETENTION_YEARS_REJECTION",
+            f.retention_years_rejection,
+            d.rejection_years,
+        )?,
+    };
+    if let Err(e) = retention.validate() {
+        bail!("records: {e}");
+    }
+    Ok(RecordsConfig { retention })
 }
 
 /// E-signature settings. Everything has a working default: repo templates, Debian's
@@ -140,6 +211,7 @@ struct FileConfig {
     media_max_pps: Option<u32>,
     reconnect_grace_secs: Option<u64>,
     esign: Option<FileEsign>,
+    records: Option<FileRecords>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -348,9 +420,11 @@ impl Config {
         if esign.ca_cert.is_some() != esign.ca_key.is_some() {
             bail!("a configured CA needs both YUNTING_CA_CERT and YUNTING_CA_KEY");
         }
+        let records = records_config(f.records.unwrap_or_default(), &get)?;
 
         Ok(Config {
             esign,
+            records,
             http_addr,
             https_addr,
             public_url,
@@ -481,5 +555,40 @@ mod tests {
             Config::from_parts(None, &env(&[("YUNTING_RECORDING_STOP_FREE_MB", "4096")])).is_err(),
             "the floor above the warning threshold"
         );
+    }
+
+    #[test]
+    fn retention_defaults_overrides_and_floors() {
+        use crate::domain::closing::RetentionPolicy;
+        let c = Config::from_parts(None, &[]).unwrap();
+        assert_eq!(c.records.retention, RetentionPolicy::default());
+        assert_eq!(
+            (
+                c.records.retention.award_years,
+                c.records.retention.mediation_years
+            ),
+            (10, 5)
+        );
+        let file = "[records]\nretention_years_other = 8\nretention_years_rejection = 6\n";
+        let c = Config::from_parts(Some(file), &env(&[("YUNTING_RETENTION_YEARS_AWARD", "30")]))
+            .unwrap();
+        let r = c.records.retention;
+        assert_eq!(
+            (
+                r.award_years,
+                r.mediation_years,
+                r.withdrawal_years,
+                r.deemed_withdrawal_years,
+                r.rejection_years
+            ),
+            (30, 8, 8, 8, 6)
+        );
+        // Shorter than the law allows, not a number, or an unknown key: refused.
+        assert!(Config::from_parts(None, &env(&[("YUNTING_RETENTION_YEARS_AWARD", "9")])).is_err());
+        assert!(Config::from_parts(Some("[records]\nretention_years_other = 4\n"), &[]).is_err());
+        assert!(
+            Config::from_parts(None, &env(&[("YUNTING_RETENTION_YEARS_OTHER", "ten")])).is_err()
+        );
+        assert!(Config::from_parts(Some("[records]\nkeep = 1\n"), &[]).is_err());
     }
 }

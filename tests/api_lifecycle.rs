@@ -160,10 +160,40 @@ async fn case_lifecycle(b: Backend) {
         StatusCode::CONFLICT,
         "illegal_transition",
     );
+    // An award needs the hearing closed, its transcript in effect and the award's number
+    // (`tests/case_closing.rs` covers the closing rules; here the record is set directly).
+    assert_error(
+        &clerk
+            .post(
+                &format!("/api/cases/{id}/transition"),
+                json!({"to": "closed", "closing_method": "award"}),
+            )
+            .await,
+        StatusCode::CONFLICT,
+        "closing_requirements_unmet",
+    );
+    {
+        let now = yunting::time::now_ms();
+        let mut conn = srv.app.db.pool.acquire().await.unwrap();
+        sqlx::query("UPDATE hearings SET status = 'closed', phase = 'closed' WHERE id = $1")
+            .bind(h["id"].as_i64().unwrap())
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO documents (case_id, kind, status, current_version, created_by, created_at, effective_at) VALUES ($1, 'transcript', 'effective', 1, 'test', $2, $2)")
+            .bind(id)
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+    let today = yunting::time::local(yunting::time::now_ms(), 8)
+        .format("%Y-%m-%d")
+        .to_string();
     let (s, v) = clerk
         .post(
-            &format!("/api/cases/{id}/transition"),
-            json!({"to": "closed", "closing_method": "award"}),
+            &format!("/api/cases/{id}/close"),
+            json!({"closing_method": "award", "award": {"number": format!("穗劳人仲案〔{year}〕3号"), "date": today}}),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");

@@ -1,6 +1,7 @@
 //! Cases: acceptance with a number, counterclaims, procedure conversion and the status
 //! lifecycle.
 
+pub use super::closing::{AwardInput, ClosingContext};
 use crate::app::App;
 use crate::audit::AuditEntry;
 use crate::authz::{CaseFacts, Principal};
@@ -278,11 +279,30 @@ pub async fn create_counterclaim(
     Ok(id)
 }
 
+/// A status change with the statutory retention defaults (used where the configuration is
+/// not at hand, e.g. scheduling moving a case to 待开庭). Closing through the API goes
+/// through [`transition_with`] with the configured retention.
 pub async fn transition(
     tx: &mut WriteTx,
     actor: &Principal,
     case: &CaseRow,
     t: &Transition,
+) -> AppResult<()> {
+    transition_with(tx, &ClosingContext::default(), actor, case, t, None).await
+}
+
+/// A status change. Closing (`to == closed`) also has to meet the closing method's
+/// requirements on the record ([`crate::domain::closing`]): refused with 409
+/// `closing_requirements_unmet` naming what is missing; the grounds it rests on and the
+/// retention date are stored with it (`case_closings`, `cases.retain_until`,
+/// `status_changes.detail`, the audit entry).
+pub async fn transition_with(
+    tx: &mut WriteTx,
+    ctx: &ClosingContext,
+    actor: &Principal,
+    case: &CaseRow,
+    t: &Transition,
+    award: Option<&AwardInput>,
 ) -> AppResult<()> {
     let from = case.status();
     let reason = match &t.reason {
@@ -294,6 +314,23 @@ pub async fn transition(
     check_transition(from, t.to, t.closing_method, reason.as_deref())
         .map_err(|e| AppError::conflict("illegal_transition", e.to_string()))?;
     let now = now_ms();
+    let award = super::closing::validate_award(ctx, t.closing_method, award, now)?;
+    let closing = match (t.to, t.closing_method) {
+        (CaseStatus::Closed, Some(method)) => Some(
+            super::closing::close(
+                tx,
+                ctx,
+                actor,
+                case,
+                method,
+                reason.as_deref(),
+                award.as_ref(),
+                now,
+            )
+            .await?,
+        ),
+        _ => None,
+    };
     let closed_at = (t.to == CaseStatus::Closed).then_some(now);
     // Compare-and-set on the old status: a concurrent change makes this one fail cleanly.
     let res = sqlx::query("UPDATE cases SET status = $1, closing_method = $2, closed_at = $3 WHERE id = $4 AND status = $5")
@@ -310,16 +347,17 @@ pub async fn transition(
             "案件状态已被他人更改，请刷新 / the case changed meanwhile; reload",
         ));
     }
-    sqlx::query("INSERT INTO status_changes (case_id, from_status, to_status, reason, changed_by, changed_at) VALUES ($1,$2,$3,$4,$5,$6)")
+    sqlx::query("INSERT INTO status_changes (case_id, from_status, to_status, reason, changed_by, changed_at, detail) VALUES ($1,$2,$3,$4,$5,$6,$7)")
         .bind(case.id)
         .bind(from.as_str())
         .bind(t.to.as_str())
         .bind(reason.as_deref())
         .bind(actor.staff().map(|s| s.user_id))
         .bind(now)
+        .bind(closing.as_ref().map(|c| c.to_string()))
         .execute(tx.conn())
         .await?;
-    tx.audit(AuditEntry::new(actor, "case.transition", format!("case:{}", case.id)).case(case.id).detail(json!({"from": from, "to": t.to, "closing_method": t.closing_method, "reason": reason}))).await?;
+    tx.audit(AuditEntry::new(actor, "case.transition", format!("case:{}", case.id)).case(case.id).detail(json!({"from": from, "to": t.to, "closing_method": t.closing_method, "reason": reason, "closing": closing}))).await?;
     Ok(())
 }
 

@@ -4,7 +4,9 @@
 
 pub mod case_number;
 pub mod case_status;
+pub mod closing;
 pub mod deadline;
 pub mod identity;
 pub mod masking;
 pub mod roles;
+pub mod statistics;

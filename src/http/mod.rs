@@ -2,7 +2,9 @@
 //! JSON error of [`crate::error::AppError`]; bodies are capped at 64 KiB.
 
 pub mod auth;
+pub mod bundles;
 pub mod cases;
+pub mod closing;
 pub mod commission;
 pub mod dev;
 pub mod documents;
@@ -14,7 +16,10 @@ pub mod party;
 pub mod passkeys;
 pub mod recordings;
 pub mod signing;
+pub mod statistics;
+pub mod timeline;
 pub mod users;
+pub mod verify;
 pub mod web;
 pub mod ws;
 
@@ -44,6 +49,8 @@ pub fn router(app: App, https: bool) -> Router {
             get(commission::get_settings).post(commission::set_settings),
         )
         .route("/api/cases", get(cases::list).post(cases::create))
+        .route("/api/statistics", get(statistics::get))
+        .route("/api/statistics.csv", get(statistics::csv))
         .route("/api/cases/{id}", get(cases::get))
         .route("/api/cases/{id}/parties", post(cases::add_party))
         .route(
@@ -57,12 +64,24 @@ pub fn router(app: App, https: bool) -> Router {
         )
         .route("/api/cases/{id}/procedure", post(cases::change_procedure))
         .route("/api/cases/{id}/transition", post(cases::transition))
+        .route("/api/cases/{id}/close", post(closing::close))
+        .route("/api/cases/{id}/closing/check", get(closing::check))
+        .route(
+            "/api/cases/{id}/deadline/extension",
+            post(closing::extend_deadline),
+        )
+        .route("/api/cases/{id}/purge", post(closing::purge))
         .route("/api/cases/{id}/hearings", post(cases::create_hearing))
         .route(
             "/api/cases/{id}/invitations",
             get(invitations::list).post(invitations::create),
         )
         .route("/api/cases/{id}/audit", get(cases::audit_trail))
+        .route("/api/cases/{id}/timeline", get(timeline::get))
+        .route(
+            "/api/cases/{id}/audit/entries",
+            get(timeline::audit_entries),
+        )
         .route("/api/hearings/{id}", get(cases::get_hearing))
         .route("/api/invitations/{id}/revoke", post(invitations::revoke))
         .route(
@@ -150,6 +169,13 @@ pub fn router(app: App, https: bool) -> Router {
                 .layer(DefaultBodyLimit::max(hearing_room::EXHIBIT_MAX_BYTES)),
         )
         .route("/api/exhibits/{id}", get(hearing_room::get_exhibit))
+        .route("/api/cases/{id}/bundle", get(bundles::get))
+        .route("/api/cases/{id}/bundles", post(bundles::start))
+        .route("/api/bundle-jobs/{id}", get(bundles::job))
+        .route(
+            "/api/verify",
+            post(verify::verify).layer(DefaultBodyLimit::disable()),
+        )
         .route("/ws/hearing/{id}", get(ws::hearing_socket))
         .route("/api/hearings/{id}/stats", get(ws::hearing_stats))
         .route("/metrics", get(ws::metrics))

@@ -5,6 +5,7 @@
 //! Permission checks stay with the caller (the HTTP layer), which knows the request.
 
 pub mod cases;
+pub mod closing;
 pub mod commissions;
 pub mod documents;
 pub mod hearings;
@@ -12,6 +13,8 @@ pub mod identity;
 pub mod invitations;
 pub mod parties;
 pub mod signing;
+pub mod statistics;
+pub mod timeline;
 pub mod users;
 pub mod views;
 

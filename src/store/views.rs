@@ -85,7 +85,11 @@ pub struct CaseView {
     pub closing_method: Option<String>,
     pub accepted_at: i64,
     pub closed_at: Option<i64>,
+    /// The time limit (with an approved extension and a merged counterclaim's restart).
     pub deadline_at: i64,
+    /// `{at, days_left, state: ok|warning|overdue, extended}`; a closed case is judged
+    /// at its closing.
+    pub deadline: deadline::Deadline,
     pub arbitrator: Option<StaffRef>,
     pub counterclaim_of: Option<CaseRef>,
     pub merged_hearing: bool,
@@ -266,6 +270,14 @@ pub async fn case(
         Some(a) => Some(staff_ref(conn, a).await?),
         None => None,
     };
+    let extended = super::closing::extension(conn, case.id).await?.is_some();
+    let deadline = deadline::status(
+        case.accepted_at,
+        &merged_accepted,
+        extended,
+        case.closed_at.unwrap_or_else(crate::time::now_ms),
+        deadline::WARNING_DAYS,
+    );
     Ok(CaseView {
         id: case.id,
         number: case.number.clone(),
@@ -275,7 +287,8 @@ pub async fn case(
         closing_method: case.closing_method.clone(),
         accepted_at: case.accepted_at,
         closed_at: case.closed_at,
-        deadline_at: deadline::deadline_at(case.accepted_at, &merged_accepted, false),
+        deadline_at: deadline.at,
+        deadline,
         arbitrator,
         counterclaim_of,
         merged_hearing: case.merged_hearing == 1,
@@ -310,112 +323,260 @@ pub struct CaseSummary {
     pub counterclaim_of: Option<i64>,
 }
 
+/// The case list's filters, already validated by the HTTP layer. Text filters are matched
+/// as substrings; `phone` holds digits only (11 digits: the whole number, matched exactly;
+/// fewer: any part of it, e.g. the last four); `accepted_from` is inclusive and
+/// `accepted_to` exclusive (ms).
+#[derive(Debug, Default, Clone)]
 pub struct ListQuery {
     pub q: Option<String>,
     pub status: Option<String>,
+    pub number: Option<String>,
+    pub party: Option<String>,
+    pub phone: Option<String>,
+    pub arbitrator_id: Option<i64>,
+    pub accepted_from: Option<i64>,
+    pub accepted_to: Option<i64>,
+    pub procedure: Option<String>,
+    pub closing_method: Option<String>,
     pub page: i64,
     pub per_page: i64,
 }
 
-/// Cases this person may list, newest first.
+/// A bound value of a dynamically built query.
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+/// `WHERE` clauses joined by `AND`, with their values numbered `$1…` in order.
+#[derive(Debug, Default)]
+pub(crate) struct Filter {
+    pub clauses: Vec<String>,
+    pub args: Vec<Arg>,
+}
+
+impl Filter {
+    /// The placeholder for a new bound value.
+    pub fn arg(&mut self, a: Arg) -> String {
+        self.args.push(a);
+        format!("${}", self.args.len())
+    }
+
+    pub fn sql(&self) -> String {
+        if self.clauses.is_empty() {
+            "1 = 1".into()
+        } else {
+            self.clauses.join(" AND ")
+        }
+    }
+}
+
+/// `%text%` for `LIKE … ESCAPE '\'`, with the wildcards in `text` taken literally.
+pub(crate) fn contains_pattern(text: &str) -> String {
+    format!(
+        "%{}%",
+        text.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
+}
+
+/// Which cases `who` may list: clerks and admins their commission's, arbitrators the cases
+/// they are assigned to or preside over, mediators the cases whose hearings they mediate,
+/// a party their own case. A merged counterclaim goes with its claim's hearing. (The
+/// hearing conditions are uncorrelated `IN` subqueries: each is evaluated once, not per
+/// case, which keeps an arbitrator's list fast over 100 000 cases.)
+pub(crate) fn list_scope(who: &Principal, f: &mut Filter) {
+    if let Some(commission) = who.commission_id() {
+        let p = f.arg(Arg::Int(commission));
+        f.clauses.push(format!("c.commission_id = {p}"));
+    }
+    match who {
+        Principal::System => {}
+        Principal::Party(p) => {
+            let a = f.arg(Arg::Int(p.case_id));
+            f.clauses.push(format!("c.id = {a}"));
+        }
+        Principal::Staff(s) => match s.role {
+            StaffRole::Clerk | StaffRole::Admin => {}
+            StaffRole::Arbitrator => {
+                let u = f.arg(Arg::Int(s.user_id));
+                f.clauses.push(format!("(c.arbitrator_id = {u} OR c.id IN (SELECT h.case_id FROM hearings h WHERE h.presiding_arbitrator_id = {u}) OR (c.merged_hearing = 1 AND c.counterclaim_of IN (SELECT h.case_id FROM hearings h WHERE h.presiding_arbitrator_id = {u})))"));
+            }
+            StaffRole::Mediator => {
+                let u = f.arg(Arg::Int(s.user_id));
+                f.clauses.push(format!("(c.id IN (SELECT h.case_id FROM hearings h WHERE h.mediator_id = {u}) OR (c.merged_hearing = 1 AND c.counterclaim_of IN (SELECT h.case_id FROM hearings h WHERE h.mediator_id = {u})))"));
+            }
+        },
+    }
+}
+
+fn non_empty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// The filters of `query` as SQL over `cases c`.
+fn list_filters(query: &ListQuery, f: &mut Filter) {
+    if let Some(q) = non_empty(&query.q) {
+        let p = f.arg(Arg::Text(contains_pattern(q)));
+        f.clauses.push(format!("(c.number LIKE {p} ESCAPE '\\' OR c.cause LIKE {p} ESCAPE '\\' OR c.id IN (SELECT p.case_id FROM parties p WHERE p.name LIKE {p} ESCAPE '\\' OR p.phone LIKE {p} ESCAPE '\\'))"));
+    }
+    if let Some(n) = non_empty(&query.number) {
+        let p = f.arg(Arg::Text(contains_pattern(n)));
+        f.clauses.push(format!("c.number LIKE {p} ESCAPE '\\'"));
+    }
+    if let Some(n) = non_empty(&query.party) {
+        let p = f.arg(Arg::Text(contains_pattern(n)));
+        f.clauses.push(format!(
+            "c.id IN (SELECT p.case_id FROM parties p WHERE p.name LIKE {p} ESCAPE '\\')"
+        ));
+    }
+    if let Some(d) = non_empty(&query.phone) {
+        // A whole number uses the index; a part of one is a substring match.
+        let clause = if d.len() == 11 {
+            let p = f.arg(Arg::Text(d.to_string()));
+            format!("p.phone = {p}")
+        } else {
+            let p = f.arg(Arg::Text(contains_pattern(d)));
+            format!("p.phone LIKE {p} ESCAPE '\\'")
+        };
+        f.clauses.push(format!(
+            "c.id IN (SELECT p.case_id FROM parties p WHERE {clause})"
+        ));
+    }
+    if let Some(a) = query.arbitrator_id {
+        let p = f.arg(Arg::Int(a));
+        f.clauses.push(format!("c.arbitrator_id = {p}"));
+    }
+    if let Some(t) = query.accepted_from {
+        let p = f.arg(Arg::Int(t));
+        f.clauses.push(format!("c.accepted_at >= {p}"));
+    }
+    if let Some(t) = query.accepted_to {
+        let p = f.arg(Arg::Int(t));
+        f.clauses.push(format!("c.accepted_at < {p}"));
+    }
+    for (column, value) in [
+        ("c.status", &query.status),
+        ("c.procedure_kind", &query.procedure),
+        ("c.closing_method", &query.closing_method),
+    ] {
+        if let Some(v) = non_empty(value) {
+            let p = f.arg(Arg::Text(v.to_string()));
+            f.clauses.push(format!("{column} = {p}"));
+        }
+    }
+}
+
+/// Bind `args` in order to a dynamically built query.
+macro_rules! bind_args {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                Arg::Int(i) => q.bind(*i),
+                Arg::Text(s) => q.bind(s.clone()),
+            };
+        }
+        q
+    }};
+}
+pub(crate) use bind_args;
+
+/// Cases this person may list, newest first, with the total matching.
 pub async fn list(
     conn: &mut AnyConnection,
     who: &Principal,
     query: &ListQuery,
 ) -> AppResult<(Vec<CaseSummary>, i64)> {
-    // Scope clause and its one bound id.
-    let (scope, scope_id): (&str, i64) = match who {
-        Principal::System => ("1 = 1 AND $1 = $1", 0),
-        Principal::Party(p) => ("c.id = $1", p.case_id),
-        Principal::Staff(s) => match s.role {
-            StaffRole::Clerk | StaffRole::Admin => ("c.commission_id = $1", s.commission_id),
-            StaffRole::Arbitrator => (
-                "(c.arbitrator_id = $1 OR EXISTS (SELECT 1 FROM hearings h WHERE h.presiding_arbitrator_id = $1 AND (h.case_id = c.id OR (c.merged_hearing = 1 AND h.case_id = c.counterclaim_of))))",
-                s.user_id,
-            ),
-            StaffRole::Mediator => (
-                "EXISTS (SELECT 1 FROM hearings h WHERE h.mediator_id = $1 AND (h.case_id = c.id OR (c.merged_hearing = 1 AND h.case_id = c.counterclaim_of)))",
-                s.user_id,
-            ),
-        },
-    };
-    let commission_clause = match who.commission_id() {
-        Some(_) => "c.commission_id = $2",
-        None => "$2 = $2",
-    };
-    let pattern = query
-        .q
-        .as_deref()
-        .map(str::trim)
-        .filter(|q| !q.is_empty())
-        .map(|q| {
-            format!(
-                "%{}%",
-                q.replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            )
-        });
-    let filter = "($3 = '' OR c.number LIKE $3 ESCAPE '\\' OR c.cause LIKE $3 ESCAPE '\\' OR EXISTS (SELECT 1 FROM parties p WHERE p.case_id = c.id AND (p.name LIKE $3 ESCAPE '\\' OR p.phone LIKE $3 ESCAPE '\\'))) AND ($4 = '' OR c.status = $4)";
-    let where_sql = format!("{scope} AND {commission_clause} AND {filter}");
-    let q = pattern.unwrap_or_default();
-    let status = query.status.clone().unwrap_or_default();
-    let commission = who.commission_id().unwrap_or(0);
-    let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM cases c WHERE {where_sql}"
-    )))
-    .bind(scope_id)
-    .bind(commission)
-    .bind(&q)
-    .bind(&status)
+    let mut f = Filter::default();
+    list_scope(who, &mut f);
+    list_filters(query, &mut f);
+    let where_sql = f.sql();
+    let (total,): (i64,) = bind_args!(
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM cases c WHERE {where_sql}"
+        ))),
+        &f.args
+    )
     .fetch_one(&mut *conn)
     .await?;
-    let rows: Vec<CaseRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {} FROM cases c WHERE {where_sql} ORDER BY c.accepted_at DESC, c.id DESC LIMIT $5 OFFSET $6",
-        CASE_COLUMNS.split(", ").map(|c| format!("c.{c}")).collect::<Vec<_>>().join(", ")
-    )))
-    .bind(scope_id)
-    .bind(commission)
-    .bind(&q)
-    .bind(&status)
-    .bind(query.per_page)
-    .bind((query.page - 1) * query.per_page)
+    let per_page = query.per_page.clamp(1, 100);
+    let offset = query.page.max(1).saturating_sub(1).saturating_mul(per_page);
+    if total == 0 || offset >= total {
+        return Ok((Vec::new(), total));
+    }
+    let limit = f.arg(Arg::Int(per_page));
+    let off = f.arg(Arg::Int(offset));
+    let rows: Vec<CaseRow> = bind_args!(
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {} FROM cases c WHERE {where_sql} ORDER BY c.accepted_at DESC, c.id DESC LIMIT {limit} OFFSET {off}",
+            CASE_COLUMNS
+                .split(", ")
+                .map(|c| format!("c.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+        &f.args
+    )
     .fetch_all(&mut *conn)
     .await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for c in rows {
-        let parties: Vec<(String, String)> =
-            sqlx::query_as("SELECT side, name FROM parties WHERE case_id = $1 ORDER BY id")
-                .bind(c.id)
-                .fetch_all(&mut *conn)
-                .await?;
-        let next: Option<(i64,)> = sqlx::query_as("SELECT scheduled_at FROM hearings WHERE (case_id = $1 OR ($2 = 1 AND case_id = $3)) AND status = 'scheduled' ORDER BY scheduled_at LIMIT 1")
-            .bind(c.id)
-            .bind(c.merged_hearing)
-            .bind(c.counterclaim_of.unwrap_or(-1))
-            .fetch_optional(&mut *conn)
-            .await?;
-        items.push(CaseSummary {
-            id: c.id,
-            number: c.number,
-            cause: c.cause,
-            status: c.status,
-            procedure: c.procedure_kind,
-            closing_method: c.closing_method,
-            accepted_at: c.accepted_at,
-            applicant: parties
-                .iter()
-                .filter(|p| p.0 == "applicant")
-                .map(|p| p.1.clone())
-                .collect(),
-            respondent: parties
-                .iter()
-                .filter(|p| p.0 == "respondent")
-                .map(|p| p.1.clone())
-                .collect(),
-            next_hearing_at: next.map(|n| n.0),
-            counterclaim_of: c.counterclaim_of,
-        });
+    if rows.is_empty() {
+        return Ok((Vec::new(), total));
     }
+    // Parties and next hearings of the page in two queries (ids are integers we read).
+    let ids = rows
+        .iter()
+        .map(|c| c.id.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let parties: Vec<(i64, String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT case_id, side, name FROM parties WHERE case_id IN ({ids}) ORDER BY id"
+    )))
+    .fetch_all(&mut *conn)
+    .await?;
+    // A merged counterclaim's hearing is its claim's.
+    let hearing_case = |c: &CaseRow| match c.counterclaim_of {
+        Some(claim) if c.merged_hearing == 1 => claim,
+        _ => c.id,
+    };
+    let hearing_ids = rows
+        .iter()
+        .map(|c| hearing_case(c).to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let next: Vec<(i64, Option<i64>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT case_id, MIN(scheduled_at) FROM hearings WHERE case_id IN ({hearing_ids}) AND status = 'scheduled' GROUP BY case_id"
+    )))
+    .fetch_all(&mut *conn)
+    .await?;
+    let names = |id: i64, side: &str| -> Vec<String> {
+        parties
+            .iter()
+            .filter(|p| p.0 == id && p.1 == side)
+            .map(|p| p.2.clone())
+            .collect()
+    };
+    let items = rows
+        .into_iter()
+        .map(|c| {
+            let hc = hearing_case(&c);
+            CaseSummary {
+                id: c.id,
+                applicant: names(c.id, "applicant"),
+                respondent: names(c.id, "respondent"),
+                next_hearing_at: next.iter().find(|n| n.0 == hc).and_then(|n| n.1),
+                number: c.number,
+                cause: c.cause,
+                status: c.status,
+                procedure: c.procedure_kind,
+                closing_method: c.closing_method,
+                accepted_at: c.accepted_at,
+                counterclaim_of: c.counterclaim_of,
+            }
+        })
+        .collect();
     Ok((items, total))
 }

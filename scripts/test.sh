@@ -34,7 +34,7 @@ work=$(mktemp -d /tmp/yunting-browser.XXXXXX)
 port=$(free_port)
 base="http://127.0.0.1:$port"
 ./target/debug/yunting --data-dir "$work/data" --public-url "$base" demo > "$work/demo.json"
-YUNTING_HTTP_ADDR="127.0.0.1:$port" YUNTING_HTTPS_ADDR=off YUNTING_MEDIA_UDP_ADDR="127.0.0.1:$(free_port)" YUNTING_MEDIA_TCP_ADDR="127.0.0.1:$(free_port)" ./target/debug/yunting --data-dir "$work/data" --public-url "$base" serve --dev > "$work/server.log" 2>&1 &
+YUNTING_RECORDINGS_DIR="$work/recordings" YUNTING_HTTP_ADDR="127.0.0.1:$port" YUNTING_HTTPS_ADDR=off YUNTING_MEDIA_UDP_ADDR="127.0.0.1:$(free_port)" YUNTING_MEDIA_TCP_ADDR="127.0.0.1:$(free_port)" ./target/debug/yunting --data-dir "$work/data" --public-url "$base" serve --dev > "$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 50); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.2; done
 YT_BASE="$base" YT_DEMO="$work/demo.json" node tests/browser/console_party.mjs
@@ -44,6 +44,8 @@ YT_BASE="$base" YT_DEMO="$work/demo.json" node tests/browser/recording_tile.mjs
 YT_BASE="$base" YT_DEMO="$work/demo.json" node tests/browser/esign.mjs
 # Last: it closes the demo hearing.
 YT_BASE="$base" YT_DEMO="$work/demo.json" node tests/browser/hearing.mjs
+# After the hearing: search → timeline → case-file bundle → verify page → statistics.
+YT_BASE="$base" YT_DEMO="$work/demo.json" YT_BIN=./target/debug/yunting node tests/browser/records.mjs
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 ./target/debug/yunting --data-dir "$work/data" audit verify
 rm -rf "$work"

@@ -10,6 +10,12 @@ import {
   messageBox, showMessage, langButton, copyText, withButton,
 } from './common.js';
 import { createDocumentsPanel } from './documents.js';
+import { renderStatistics } from './statistics.js';
+import { advancedSearch, apiQuery, pager } from './search.js';
+import { tr } from './i18n-records.js';
+import { createBundlePanel, renderVerifyPage, rt } from './records.js';
+import { createTimelinePanel } from './timeline.js';
+import { tl } from './i18n-timeline.js';
 
 const app = document.getElementById('app');
 const nav = document.getElementById('nav');
@@ -95,6 +101,8 @@ async function route() {
     }
     if (parts[0] === 'cases' && parts[1]) await renderCase(parts[1], seq);
     else if (parts[0] === 'users' && me.user.role === 'admin') await renderUsers(seq);
+    else if (parts[0] === 'statistics' && ['clerk', 'admin', 'arbitrator'].includes(me.user.role)) await renderStatistics(app, { query, navigate, isCurrent: () => current(seq), setTitle });
+    else if (parts[0] === 'verify') { setTitle([rt('ver.title')]); renderVerifyPage(app); }
     else await renderCases(query, seq);
   } catch (err) {
     if (seq !== routeSeq) return;
@@ -134,6 +142,10 @@ function renderNav() {
     const { parts } = parseHash();
     const active = parts[0] || 'cases';
     items.push(h('a', { href: '#/cases', class: 'nav-link', 'aria-current': active === 'cases' ? 'page' : null }, t('nav.cases')));
+    items.push(h('a', { href: '#/verify', class: 'nav-link', 'aria-current': active === 'verify' ? 'page' : null }, rt('ver.nav')));
+    if (['clerk', 'admin', 'arbitrator'].includes(me.user.role)) {
+      items.push(h('a', { href: '#/statistics', class: 'nav-link', 'aria-current': active === 'statistics' ? 'page' : null }, tr('nav.statistics')));
+    }
     if (me.user.role === 'admin') {
       items.push(h('a', { href: '#/users', class: 'nav-link', 'aria-current': active === 'users' ? 'page' : null }, t('nav.users')));
     }
@@ -300,8 +312,9 @@ async function renderCases(query, seq) {
   const page = Math.max(1, parseInt(query.get('page') || '1', 10) || 1);
   setTitle([t('cases.title')]);
 
-  const params = new URLSearchParams({ q, status, page: String(page), per_page: String(PER_PAGE) });
-  const data = await api('GET', '/api/cases?' + params.toString());
+  const data = await api('GET', '/api/cases?' + apiQuery(query, PER_PAGE));
+  if (!current(seq)) return;
+  const advanced = await advancedSearch(query, { navigate });
   if (!current(seq)) return;
 
   const items = (data && data.items) || [];
@@ -318,20 +331,15 @@ async function renderCases(query, seq) {
     h('button', { type: 'submit', class: 'btn btn-primary' }, t('cases.search')));
   searchForm.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    const p = new URLSearchParams();
+    const p = new URLSearchParams(query);
+    p.delete('page');
+    p.delete('q');
+    p.delete('status');
     if (qInput.value.trim()) p.set('q', qInput.value.trim());
     if (statusSel.value) p.set('status', statusSel.value);
     navigate('#/cases' + (p.toString() ? '?' + p.toString() : ''));
   });
   statusSel.addEventListener('change', () => searchForm.requestSubmit());
-
-  const pageLink = (n) => {
-    const p = new URLSearchParams();
-    if (q) p.set('q', q);
-    if (status) p.set('status', status);
-    if (n > 1) p.set('page', String(n));
-    return '#/cases' + (p.toString() ? '?' + p.toString() : '');
-  };
 
   const list = items.length
     ? table(
@@ -347,13 +355,10 @@ async function renderCases(query, seq) {
       'cases-table')
     : empty(t('cases.empty'));
 
-  const pager = h('nav', { class: 'pager', 'aria-label': t('cases.page', { page, pages }) },
-    h('span', { class: 'muted' }, t('cases.total', { total }) + ' · ' + t('cases.page', { page, pages })),
-    page > 1 ? h('a', { class: 'btn btn-secondary btn-small', href: pageLink(page - 1) }, t('cases.prev')) : null,
-    page < pages ? h('a', { class: 'btn btn-secondary btn-small', href: pageLink(page + 1) }, t('cases.next')) : null);
+  const pagerEl = pager(query, total, page, perPage, { navigate, pageText: t('cases.total', { total }) + ' · ' + t('cases.page', { page, pages }) });
 
   const head = h('div', { class: 'page-head' }, h('h1', null, t('cases.title')));
-  const content = [head, h('section', { class: 'card' }, searchForm, list, pager)];
+  const content = [head, h('section', { class: 'card' }, searchForm, advanced, list, pagerEl)];
   if (me.user.role === 'clerk') content.splice(1, 0, createCasePanel());
   replace(app, ...content);
 }
@@ -448,6 +453,13 @@ async function renderCase(id, seq) {
   }
   // Documents for signature (documents.js).
   main.appendChild(createDocumentsPanel({ caseId: c.id, hearings: c.hearings || [], mode: 'console', canDraft: allowed.has('edit') || allowed.has('transition') }).el);
+  // The case timeline (timeline.js): loaded on request, since every read is audited.
+  const tlHolder = h('div', { id: 'case-timeline' });
+  const tlButton = h('button', { type: 'button', class: 'btn btn-secondary', id: 'timeline-open' }, tl('tl.title'));
+  tlButton.addEventListener('click', () => { tlButton.remove(); tlHolder.appendChild(createTimelinePanel({ caseId: c.id }).el); });
+  main.appendChild(h('div', { class: 'timeline-slot' }, tlButton, tlHolder));
+  // The electronic case file (records.js).
+  main.appendChild(createBundlePanel({ caseId: c.id, canSecondary: allowed.has('audit'), isParty: false }).el);
   if (allowed.has('audit')) main.appendChild(auditSection(audit));
 
   const actions = [];
@@ -957,6 +969,12 @@ function transitionForm(c, reload) {
   const reasonHint = h('small', { class: 'field-hint' });
   const reasonField = field(t('form.reason'), reason);
   reasonField.appendChild(reasonHint);
+  // An award closes the case with its number and date (POST /close).
+  const awardNumber = h('input', { name: 'award_number', type: 'text', maxlength: 60 });
+  const awardDate = h('input', { name: 'award_date', type: 'date' });
+  const awardFields = h('div', null, field(rt('close.award_number'), awardNumber), field(rt('close.award_date'), awardDate));
+  const syncAward = () => { awardFields.hidden = method.value !== 'award'; awardNumber.required = awardDate.required = !awardFields.hidden; };
+  method.addEventListener('change', syncAward);
   const sync = () => {
     const opt = options.find(([s]) => s === to.value);
     const methods = opt ? opt[1] : [];
@@ -967,13 +985,24 @@ function transitionForm(c, reload) {
     reasonHint.textContent = reason.required ? t('form.reason_required_hint') : '';
     reasonField.querySelector('.field-label').textContent = t('form.reason') + (reason.required ? '' : t('common.optional'));
   };
-  to.addEventListener('change', sync);
+  to.addEventListener('change', () => { sync(); syncAward(); });
   sync();
+  syncAward();
   const form = h('form', { class: 'form' },
     h('p', { class: 'muted small' }, kv(t('case.status'), label('status', c.status))),
-    field(t('form.transition_to'), to), methodField, reasonField,
+    field(t('form.transition_to'), to), methodField, awardFields, reasonField,
     box, h('button', { type: 'submit', class: 'btn btn-primary' }, t('common.save')));
   bindForm(form, async () => {
+    if (to.value === 'closed') {
+      // Closing checks the documents and events the method needs (409 names what is missing).
+      await api('POST', '/api/cases/' + c.id + '/close', compact({
+        closing_method: method.value,
+        reason: reason.value.trim(),
+        award: method.value === 'award' ? { number: awardNumber.value.trim(), date: awardDate.value } : undefined,
+      }));
+      await reload();
+      return;
+    }
     await api('POST', '/api/cases/' + c.id + '/transition', compact({
       to: to.value,
       closing_method: methodField.hidden ? undefined : method.value,

@@ -41,7 +41,7 @@ YT_BASE="$base" YT_DEMO="$work/demo.json" node tests/browser/console_party.mjs
 # Three Chromium participants in one hearing room, VP8 then H.264.
 YT_BASE="$base" YT_DEMO="$work/demo.json" node tests/browser/room.mjs
 YT_BASE="$base" YT_DEMO="$work/demo.json" node tests/browser/recording_tile.mjs
-YT_BASE="$base" YT_DEMO="$work/demo.json" node tests/browser/esign.mjs
+YT_BASE="$base" YT_DEMO="$work/demo.json" YT_BIN=./target/debug/yunting node tests/browser/esign.mjs
 # Last: it closes the demo hearing.
 YT_BASE="$base" YT_DEMO="$work/demo.json" node tests/browser/hearing.mjs
 # After the hearing: search → timeline → case-file bundle → verify page → statistics.

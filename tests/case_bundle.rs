@@ -519,6 +519,9 @@ async fn bundle_and_verify_permissions_per_role() {
             .find(|(n, _)| n.starts_with("documents/confirmation") && n.ends_with("-v1.pdf"))
             .unwrap()
             .1;
+        // The sealed PDF alone carries its signature records, which match its signatures.
+        let alone = yunting::esign::pdf_verify::verify_pdf(&pdf, None);
+        assert_eq!(alone.records_checked, Some(2), "{}", alone.render_text());
         let (s, v) = clerk.post_raw("/api/verify", "application/pdf", pdf).await;
         assert_eq!(s, StatusCode::OK, "{v}");
         assert_eq!(

@@ -194,6 +194,11 @@ impl Fixture {
     }
 
     fn seal(&self, pdf: &[u8], tsa: Option<&dyn Tsa>) -> Vec<u8> {
+        let records = records_of(pdf, None);
+        self.seal_with(pdf, tsa, &records)
+    }
+
+    fn seal_with(&self, pdf: &[u8], tsa: Option<&dyn Tsa>, records: &[u8]) -> Vec<u8> {
         let field = SigFieldSpec {
             reason: "commission seal".into(),
             ..self.field("seal", "仲裁委员会", [400.0, 80.0, 520.0, 200.0])
@@ -206,6 +211,7 @@ impl Fixture {
             &self.chain(),
             Utc::now(),
             tsa,
+            Some(records),
         )
         .unwrap()
     }
@@ -224,6 +230,30 @@ impl Fixture {
         }
         self.seal(&pdf, tsa)
     }
+}
+
+/// Signature records as the server makes them, from the signatures already in `pdf`
+/// (`forge_fingerprint`: replace the first one's certificate fingerprint).
+fn records_of(pdf: &[u8], forge_fingerprint: Option<&str>) -> Vec<u8> {
+    let report = verify_pdf(pdf, None);
+    let list: Vec<serde_json::Value> = report
+        .signatures
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let fp = match (i, forge_fingerprint) {
+                (0, Some(f)) => f.to_string(),
+                _ => s.cert_fingerprint.clone(),
+            };
+            serde_json::json!({"slot": s.field_name, "status": "signed", "name": s.signer_cn,
+                "method": "device_key", "cert_fingerprint": fp, "doc_sha256": s.doc_sha256_hex,
+                "webauthn": null})
+        })
+        .collect();
+    serde_json::to_vec(
+        &serde_json::json!({"format": "yunting-signature-records/1", "signatures": list}),
+    )
+    .unwrap()
 }
 
 fn have(tool: &str) -> bool {
@@ -298,6 +328,36 @@ fn three_phones_and_seal_are_valid_for_every_validator() {
         .map(|s| s.field_name.as_str())
         .collect();
     assert_eq!(names, ["signer1", "signer2", "signer3", "seal"]);
+    // The seal carries the signature records; they match the three signatures.
+    assert_eq!(report.records_checked, Some(3), "{}", report.render_text());
+    // A seal over records that do not match the PDF's signatures is reported.
+    let unsealed = {
+        let mut p = krilla_pdf();
+        for (i, who) in ["申请人", "被申请人", "调解员"].iter().enumerate() {
+            let x = 60.0 + 150.0 * i as f32;
+            p = fx.phone_sign(
+                &p,
+                &format!("signer{}", i + 1),
+                who,
+                [x, 80.0, x + 120.0, 200.0],
+            );
+        }
+        p
+    };
+    let forged = fx.seal_with(
+        &unsealed,
+        None,
+        &records_of(&unsealed, Some(&"00".repeat(32))),
+    );
+    let r = verify_pdf(&forged, Some(fx.ca.cert_der()));
+    assert!(!r.ok, "{}", r.render_text());
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.contains("matches no signature")),
+        "{:?}",
+        r.problems
+    );
     assert_eq!(report.signatures[0].signer_cn, "张三");
     assert!(
         report

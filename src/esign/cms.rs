@@ -34,6 +34,14 @@ pub const OID_CONTENT_TYPE: Oid = Oid::new_unwrap("1.2.840.113549.1.9.3");
 pub const OID_MESSAGE_DIGEST: Oid = Oid::new_unwrap("1.2.840.113549.1.9.4");
 pub const OID_SIGNING_CERT_V2: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.47");
 pub const OID_SIGNATURE_TIMESTAMP: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.14");
+/// Yunting's signature records (JSON) in the commission seal's signed attributes: every
+/// earlier signature of the document (signer, method, certificate, document hash, passkey
+/// assertion), so a verifier holding only the PDF can check them against the PDF's own
+/// signatures. Other validators ignore an attribute they do not know. Under `2.25`
+/// (X.667 UUID arcs, no registration needed); `der` decodes arcs below 2^28 only, so the
+/// UUID is one whose value fits them (a commission with its own enterprise number can
+/// move it there).
+pub const OID_YT_SIGNATURE_RECORDS: Oid = Oid::new_unwrap("2.25.196832054");
 pub const OID_SHA256: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.1");
 pub const OID_SHA384: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.2");
 pub const OID_SHA512: Oid = Oid::new_unwrap("2.16.840.1.101.3.4.2.3");
@@ -132,6 +140,16 @@ pub fn signed_attributes(
     message_digest: &[u8; 32],
     signer_cert_der: &[u8],
 ) -> anyhow::Result<Vec<u8>> {
+    signed_attributes_with(message_digest, signer_cert_der, None)
+}
+
+/// As [`signed_attributes`], with the signature records (JSON) as one more signed
+/// attribute (the commission seal carries them).
+pub fn signed_attributes_with(
+    message_digest: &[u8; 32],
+    signer_cert_der: &[u8],
+    records_json: Option<&[u8]>,
+) -> anyhow::Result<Vec<u8>> {
     let cert = Certificate::from_der(signer_cert_der).context("signer certificate")?;
     let ess = SigningCertificateV2 {
         certs: vec![EssCertIdV2 {
@@ -153,7 +171,24 @@ pub fn signed_attributes(
         Any::encode_from(&OctetString::new(message_digest.to_vec())?)?,
     )?)?;
     attrs.insert(attribute(OID_SIGNING_CERT_V2, Any::encode_from(&ess)?)?)?;
+    if let Some(records) = records_json {
+        attrs.insert(attribute(
+            OID_YT_SIGNATURE_RECORDS,
+            Any::encode_from(&OctetString::new(records.to_vec())?)?,
+        )?)?;
+    }
     Ok(attrs.to_der()?)
+}
+
+/// The signature records carried in DER signed attributes (a `SET OF Attribute`), if any.
+pub fn records_in_signed_attrs(signed_attrs_der: &[u8]) -> Option<Vec<u8>> {
+    let set = SetOfVec::<Attribute>::from_der(signed_attrs_der).ok()?;
+    let attr = set.iter().find(|a| a.oid == OID_YT_SIGNATURE_RECORDS)?;
+    single_value(attr)
+        .ok()?
+        .decode_as::<OctetString>()
+        .ok()
+        .map(OctetString::into_bytes)
 }
 
 /// Detached CMS `SignedData` (as a `ContentInfo`) from signed attributes, the DER ECDSA
@@ -247,6 +282,8 @@ pub struct ParsedSignedData {
     pub message_digest: Option<Vec<u8>>,
     pub signing_cert_v2: Option<SigningCertificateV2>,
     pub timestamp_token: Option<Vec<u8>>,
+    /// [`OID_YT_SIGNATURE_RECORDS`], when signed in.
+    pub signature_records: Option<Vec<u8>>,
 }
 
 /// Length of the DER element that starts `bytes` (trailing zero padding is ignored).
@@ -391,6 +428,7 @@ pub fn parse_signed_data(ci_der: &[u8]) -> anyhow::Result<ParsedSignedData> {
         message_digest: None,
         signing_cert_v2: None,
         timestamp_token: None,
+        signature_records: None,
     };
     for attr in si.signed_attrs.iter().flat_map(|s| s.iter()) {
         match attr.oid {
@@ -403,6 +441,10 @@ pub fn parse_signed_data(ci_der: &[u8]) -> anyhow::Result<ParsedSignedData> {
             }
             o if o == OID_SIGNING_CERT_V2 => {
                 out.signing_cert_v2 = Some(single_value(attr)?.decode_as()?)
+            }
+            o if o == OID_YT_SIGNATURE_RECORDS => {
+                out.signature_records =
+                    Some(single_value(attr)?.decode_as::<OctetString>()?.into_bytes())
             }
             _ => {}
         }
@@ -515,6 +557,26 @@ pub fn verify_p256_der(public_key: &[u8], msg: &[u8], sig_der: &[u8]) -> anyhow:
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn records_round_trip_in_signed_attributes() {
+        let rng = ring::rand::SystemRandom::new();
+        let dir = tempfile::tempdir().unwrap();
+        let ca = crate::esign::ca::CommissionCa::load_or_create(dir.path(), 1, "x", None).unwrap();
+        let seal = ring::signature::EcdsaKeyPair::generate_pkcs8(
+            &ring::signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+            &rng,
+        )
+        .unwrap();
+        let cert = ca.seal_cert(dir.path(), 1, seal.as_ref()).unwrap();
+        let attrs = signed_attributes_with(&[7u8; 32], &cert, Some(b"{\"a\":1}")).unwrap();
+        assert_eq!(
+            records_in_signed_attrs(&attrs).as_deref(),
+            Some(&b"{\"a\":1}"[..])
+        );
+        let plain = signed_attributes(&[7u8; 32], &cert).unwrap();
+        assert_eq!(records_in_signed_attrs(&plain), None);
+    }
+
     use super::*;
 
     #[test]

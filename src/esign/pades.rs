@@ -77,7 +77,15 @@ pub fn prepare(
     signing_time: DateTime<Utc>,
 ) -> anyhow::Result<Prepared> {
     let visual = appearance.map_or(Visual::None, Visual::Image);
-    prepare_with(pdf, field, visual, signer_cert_der, chain_der, signing_time)
+    prepare_with(
+        pdf,
+        field,
+        visual,
+        signer_cert_der,
+        chain_der,
+        signing_time,
+        None,
+    )
 }
 
 fn prepare_with(
@@ -87,6 +95,7 @@ fn prepare_with(
     signer_cert_der: &[u8],
     chain_der: &[Vec<u8>],
     signing_time: DateTime<Utc>,
+    records_json: Option<&[u8]>,
 ) -> anyhow::Result<Prepared> {
     ca::cert_info(signer_cert_der).context("signer certificate")?;
     for c in chain_der {
@@ -98,10 +107,13 @@ fn prepare_with(
         "doc_sha256_hex must be 64 hex digits"
     );
     let base = incremental::Base::read(pdf)?;
+    // Records signed into the seal need room in /Contents beyond the usual signature.
+    let contents_len =
+        CONTENTS_BYTES + records_json.map_or(0, |r| r.len().div_ceil(1024) * 1024 + 64);
     let (bytes, byte_range) =
-        incremental::append_signature(&base, field, &visual, signing_time, CONTENTS_BYTES)?;
+        incremental::append_signature(&base, field, &visual, signing_time, contents_len)?;
     let digest = range_digest(&bytes, byte_range)?;
-    let signed_attrs_der = cms::signed_attributes(&digest, signer_cert_der)?;
+    let signed_attrs_der = cms::signed_attributes_with(&digest, signer_cert_der, records_json)?;
     Ok(Prepared {
         pdf: bytes,
         byte_range,
@@ -137,7 +149,9 @@ pub fn finish(
     cms::verify_p256_der(&info.public_key, &prepared.signed_attrs_der, signature_der)?;
     // The attributes must still describe these bytes and this certificate.
     let digest = range_digest(&prepared.pdf, prepared.byte_range)?;
-    let expected = cms::signed_attributes(&digest, &prepared.signer_cert_der)?;
+    let records = cms::records_in_signed_attrs(&prepared.signed_attrs_der);
+    let expected =
+        cms::signed_attributes_with(&digest, &prepared.signer_cert_der, records.as_deref())?;
     ensure!(
         expected == prepared.signed_attrs_der,
         "prepared PDF, certificate and signed attributes do not belong together"
@@ -175,6 +189,9 @@ pub fn finish(
 /// The commission seal in one call: prepare (a drawn seal when `field.rect` is non-empty,
 /// otherwise invisible), sign with the seal key, timestamp when a TSA is given (a TSA
 /// failure is an error: the caller decides whether to seal without), finish.
+// The seal's inputs are all distinct (document, field, key, certificate, chain, time,
+// timestamp authority, records); bundling them would only move the list.
+#[allow(clippy::too_many_arguments)]
 pub fn seal(
     pdf: &[u8],
     field: &SigFieldSpec,
@@ -183,6 +200,7 @@ pub fn seal(
     chain_der: &[Vec<u8>],
     now: DateTime<Utc>,
     tsa: Option<&dyn timestamp::Tsa>,
+    records_json: Option<&[u8]>,
 ) -> anyhow::Result<Vec<u8>> {
     let rng = SystemRandom::new();
     let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, seal_pkcs8, &rng)
@@ -192,7 +210,15 @@ pub fn seal(
         info.public_key == key.public_key().as_ref(),
         "the seal certificate is not for this seal key"
     );
-    let prepared = prepare_with(pdf, field, Visual::Seal, seal_cert_der, chain_der, now)?;
+    let prepared = prepare_with(
+        pdf,
+        field,
+        Visual::Seal,
+        seal_cert_der,
+        chain_der,
+        now,
+        records_json,
+    )?;
     let sig = key
         .sign(&rng, &prepared.signed_attrs_der)
         .map_err(|_| anyhow!("seal signing failed"))?;

@@ -35,6 +35,8 @@ pub struct SignatureReport {
     pub chain_ok: Option<bool>,
     /// The verified RFC 3161 time, with the TSA's name.
     pub timestamp: Option<String>,
+    /// Signature records signed into this signature (the commission seal).
+    pub signature_records: Option<Vec<u8>>,
     pub problems: Vec<String>,
 }
 
@@ -55,8 +57,11 @@ pub struct PdfReport {
     /// Bytes after the last signature's revision (beyond trailing whitespace).
     pub modified_after_last_signature: bool,
     pub ok: bool,
-    /// Problems of the document as a whole (unreadable, no signature).
+    /// Problems of the document as a whole (unreadable, no signature, signature records
+    /// that do not match the signatures).
     pub problems: Vec<String>,
+    /// How many signature records the seal carried and were checked (`None`: no records).
+    pub records_checked: Option<usize>,
 }
 
 /// Verify every signature of `pdf`; `trust_anchor_der` is the commission CA certificate.
@@ -102,10 +107,65 @@ fn verify_inner(pdf: &[u8], anchor: Option<&[u8]>) -> PdfReport {
             .problems
             .push("未找到签名 / no signature found".into()),
     }
+    check_records(&mut report);
     report.ok = report.problems.is_empty()
         && !report.modified_after_last_signature
         && report.signatures.iter().all(SignatureReport::ok);
     report
+}
+
+/// The signature records the last signature (the seal) carries, checked against the
+/// document's own signatures: each signed record must match a valid signature of the
+/// PDF by the same certificate over the same document hash, and a passkey confirmation
+/// must verify. Only records signed into a signature that itself verified count.
+fn check_records(report: &mut PdfReport) {
+    let Some(last) = report.signatures.last() else {
+        return;
+    };
+    let Some(raw) = last.signature_records.clone() else {
+        return;
+    };
+    if !last.ok() {
+        return;
+    }
+    let parsed: serde_json::Value = match serde_json::from_slice(&raw) {
+        Ok(v) => v,
+        Err(_) => {
+            report
+                .problems
+                .push("签名记录无法解析 / signature records unreadable".into());
+            return;
+        }
+    };
+    let records = parsed["signatures"].as_array().cloned().unwrap_or_default();
+    let mut checked = 0;
+    for rec in &records {
+        if rec["status"] != "signed" {
+            continue;
+        }
+        let name = rec["name"].as_str().unwrap_or("?");
+        let fp = rec["cert_fingerprint"].as_str().unwrap_or("");
+        let doc = rec["doc_sha256"].as_str().unwrap_or("");
+        let matched = report.signatures.iter().any(|s| {
+            s.ok() && s.cert_fingerprint == fp && s.doc_sha256_hex.as_deref() == Some(doc)
+        });
+        if !matched {
+            report.problems.push(format!(
+                "签名记录（{name}）与文件中的签名不符 / the signature record of {name} matches no signature in the PDF"
+            ));
+            continue;
+        }
+        if !rec["webauthn"].is_null()
+            && let Err(e) = super::webauthn::verify_recorded(&rec["webauthn"])
+        {
+            report.problems.push(format!(
+                "{name} 的通行密钥确认无效 / {name}'s passkey confirmation is invalid: {e}"
+            ));
+            continue;
+        }
+        checked += 1;
+    }
+    report.records_checked = Some(checked);
 }
 
 /// Every signature dictionary of the current revision, with the name of the field that
@@ -263,6 +323,7 @@ fn check_signature(
             return r;
         }
     };
+    r.signature_records = p.signature_records.clone();
     if let Some(cert) = &p.signer_cert {
         r.cert_fingerprint = ca::cert_sha256_hex(cert);
         r.signer_cn = ca::cert_info(cert)

@@ -326,6 +326,7 @@ pub async fn seal_and_complete(
         })?;
     let head = documents::get_pdf(app, &ver.head_sha256)?;
     let spec = field_spec(doc.kind(), ver, "seal", &commission.name);
+    let records = signature_records_json(&documents::signatures(tx.conn(), ver.id).await?);
     let chain = vec![authority.cert_der().to_vec()];
     let tsa = app
         .config
@@ -344,6 +345,7 @@ pub async fn seal_and_complete(
                 &chain,
                 chrono::Utc::now(),
                 tsa.as_ref().map(|t| t as &dyn super::timestamp::Tsa),
+                Some(&records),
             )
         })
         .await
@@ -385,6 +387,30 @@ pub async fn seal_and_complete(
     let cert_pdf = completion_certificate(app, doc, &ver, &case.number, &sigs, &final_sha)?;
     let cert_sha = documents::put_pdf(app, &cert_pdf)?;
     documents::mark_effective(tx, who, doc, &ver, &final_sha, &cert_sha).await
+}
+
+/// The signature records the seal carries (`cms::OID_YT_SIGNATURE_RECORDS`): who signed
+/// or refused, how, with which certificate, over which document hash, the passkey
+/// assertion, and the audit entry. IP and device stay in the database and on the
+/// certificate of completion.
+pub fn signature_records_json(sigs: &[documents::SignatureRow]) -> Vec<u8> {
+    let list: Vec<serde_json::Value> = sigs
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "slot": s.slot, "status": s.status, "name": s.name, "role": s.role,
+                "method": s.method, "cert_fingerprint": s.cert_fingerprint,
+                "doc_sha256": s.doc_sha256, "image_sha256": s.image_sha256,
+                "strokes_sha256": s.strokes_sha256,
+                "webauthn": s.webauthn.as_deref().and_then(|w| serde_json::from_str::<serde_json::Value>(w).ok()),
+                "reason": s.reason, "at_ms": s.at, "audit_seq": s.audit_id,
+            })
+        })
+        .collect();
+    serde_json::to_vec(
+        &serde_json::json!({"format": "yunting-signature-records/1", "signatures": list}),
+    )
+    .unwrap_or_default()
 }
 
 fn method_zh(method: &str) -> String {

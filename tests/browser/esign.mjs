@@ -622,6 +622,22 @@ async function main() {
       assert(valid === sigs, `pdfsig: ${valid} of ${sigs} signatures valid`);
     }, { independent: true });
 
+    await check('yunting verify on the sealed PDF alone: the seal carries the signature records (the mediator\'s passkey assertion included) and they match', async () => {
+      assert(report.pdf, 'no saved PDF');
+      const bin = process.env.YT_BIN || path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'target', 'debug', 'yunting');
+      let out;
+      let ok = true;
+      try {
+        out = execFileSync(bin, ['verify', report.pdf], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      } catch (err) {
+        ok = false;
+        out = String(err.stdout || '') + String(err.stderr || '');
+      }
+      report.ytVerify = out;
+      assert(ok, 'yunting verify failed:\n' + out);
+      assert(/signature records in the seal: 3 /.test(out), 'no matching signature records reported:\n' + out);
+    }, { independent: true });
+
     // ---------------------------------------------------------------- 5. refusals
     await check('refused: signing an effective document → 409 document_effective', async () => {
       const p = appSigning.find((x) => x.step === 'prepare' && x.doc === conf.id);

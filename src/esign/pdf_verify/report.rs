@@ -59,6 +59,12 @@ impl PdfReport {
                 let _ = writeln!(t, "    问题 / problem: {p}");
             }
         }
+        if let Some(n) = self.records_checked {
+            let _ = writeln!(
+                t,
+                "\n签章所载签名记录 / signature records in the seal: {n} 条与 PDF 签名一致（含通行密钥确认）/ {n} match the PDF's signatures (passkey confirmations included)"
+            );
+        }
         for p in &self.problems {
             let _ = writeln!(t, "\n问题 / problem: {p}");
         }

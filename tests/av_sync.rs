@@ -16,19 +16,25 @@
 //! the first 25 fps tick at or after its wall time, so there the flash shows 0–40 ms
 //! late: offsets from about −33.5 ms to +6.5 ms, depending on where the flash falls
 //! between ticks.
+//!
+//! The sync comes from the publishers' RTCP sender reports (NTP ↔ RTP time per stream),
+//! not from arrival order: the test also checks that the recording holds sender reports
+//! for every audio and video track, and that both post-processing paths timed every frame
+//! by them (`StreamSync` in their reports).
 
 mod common;
 
 use common::media_client::{MediaClient, media_files};
 use common::{Backend, Client, TestServer};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 use yunting::recording::composite::{HEIGHT, WIDTH, hearing_file};
 use yunting::recording::layout::{self, Rect};
 use yunting::recording::manifest::Manifest;
-use yunting::recording::remux::participant_files;
-use yunting::recording::segment::{self, Kind};
+use yunting::recording::remux::{StreamSync, participant_files};
+use yunting::recording::segment::{self, Kind, SenderReportRecord};
 
 /// The requirement.
 const MAX_OFFSET_S: f64 = 0.040;
@@ -247,6 +253,23 @@ fn check(what: &str, flashes: &[f64], beeps: &[f64]) -> Vec<(f64, f64)> {
     pairs
 }
 
+/// Post-processing put every stream on the wall clock by its sender reports (not by
+/// arrival): each track of the manifest, every frame.
+fn synced_by_sender_reports(what: &str, m: &Manifest, sync: &[StreamSync]) {
+    for t in &m.tracks {
+        let s = sync
+            .iter()
+            .find(|s| s.track == t.index)
+            .unwrap_or_else(|| panic!("{what}: no sync entry for track {}: {sync:?}", t.index));
+        assert!(
+            s.frames > 0 && s.sender_reports > 0 && s.by_sender_report == s.frames,
+            "{what}: track {} ({}) not timed by sender reports: {s:?}",
+            t.index,
+            t.kind
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn flashes_and_beeps_stay_within_40_ms_in_the_recordings() {
     let media_dir = tempfile::tempdir().unwrap();
@@ -275,25 +298,38 @@ async fn flashes_and_beeps_stay_within_40_ms_in_the_recordings() {
     let m: Manifest =
         serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(m.tracks.len(), 4);
-    let srs: usize = m
-        .segments
-        .iter()
-        .map(|s| {
-            let data = std::fs::read(dir.join(&s.name)).unwrap();
-            let (recs, _) = segment::read(&data);
-            recs.iter().filter(|r| r.kind == Kind::SenderReport).count()
-        })
-        .sum();
-    println!(
-        "sender reports recorded: {srs} (without them the remuxer anchors each stream on \
-         its packets' arrival times)"
-    );
+    // Every published stream's RTCP sender reports are in the recording (the NTP ↔ RTP
+    // mapping the sync below relies on): the webrtc-rs publishers send one per stream
+    // per second.
+    let mut srs: HashMap<u16, usize> = HashMap::new();
+    for s in &m.segments {
+        let data = std::fs::read(dir.join(&s.name)).unwrap();
+        let (recs, _) = segment::read(&data);
+        for r in recs.iter().filter(|r| r.kind == Kind::SenderReport) {
+            let sr = SenderReportRecord::read(r.body).expect("a well-formed sender report");
+            let t = m.tracks.iter().find(|t| t.index == r.track).unwrap();
+            assert_eq!(sr.ssrc, t.ssrc, "a sender report under the wrong track");
+            *srs.entry(r.track).or_default() += 1;
+        }
+    }
+    println!("sender reports recorded per track: {srs:?}");
+    for t in &m.tracks {
+        let n = srs.get(&t.index).copied().unwrap_or(0);
+        assert!(
+            n >= 5,
+            "track {} ({} of {}): {n} sender reports recorded",
+            t.index,
+            t.kind,
+            t.participant_id
+        );
+    }
 
     // The chair's own file.
     let report = participant_files(&dir, &srv.dir.path().join("remuxed")).unwrap();
     for l in report.lines() {
         println!("{l}");
     }
+    synced_by_sender_reports("remux", &m, &report.sync);
     let file = report
         .files
         .iter()
@@ -311,6 +347,7 @@ async fn flashes_and_beeps_stay_within_40_ms_in_the_recordings() {
     for l in report.lines() {
         println!("{l}");
     }
+    synced_by_sender_reports("composite", &m, &report.sync);
     let flashes = layout::tiles(report.participants, WIDTH, HEIGHT)
         .into_iter()
         .map(|r| flash_onsets(&luma_series(&out, Some(r))))

@@ -107,9 +107,10 @@ async fn a_hearing_is_recorded_sealed_verifiable_and_tampering_is_named() {
         kinds.contains(&"hearing.admit") && kinds.contains(&"hearing.phase"),
         "{kinds:?}"
     );
-    // (Sender reports are recorded when they arrive; the webrtc-rs test client's do not
-    // reach the server's read path, so they are not asserted here.)
-    let (rtp, _srs) = count_records(&dir);
+    // The publishers' RTCP sender reports are recorded too (the A/V sync of
+    // post-processing rests on them).
+    let (rtp, srs) = count_records(&dir);
+    assert!(srs > 0, "no sender reports recorded");
     assert_eq!(rtp.len(), 6);
     assert!(rtp.values().all(|n| *n > 0));
     let recorded: u64 = rtp.values().sum();

@@ -18,6 +18,7 @@ use rtc::peer_connection::transport::{
 use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::sender_report::SenderReport;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind,
 };
@@ -26,9 +27,11 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-/// Lets keyframe requests (PLI/FIR) from subscribers reach the SFU: by default the
-/// interceptor chain consumes inbound RTCP, and a subscriber's PLI must be relayed to the
-/// publisher for a late joiner to see a picture quickly.
+/// Lets the inbound RTCP the SFU acts on reach it: by default the interceptor chain's
+/// terminus drops inbound RTCP. A subscriber's keyframe request (PLI/FIR) must be relayed
+/// to the publisher for a late joiner to see a picture quickly, and a publisher's sender
+/// report (NTP ↔ RTP time of its stream) goes into the recording, which post-processing
+/// uses to put audio and video on one clock.
 #[derive(Default)]
 pub struct DeliverKeyframeRequests {
     read: VecDeque<TaggedPacket>,
@@ -47,6 +50,7 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for DeliverKeyframeRequests {
             && pkts.iter().any(|p| {
                 p.as_any().downcast_ref::<PictureLossIndication>().is_some()
                     || p.as_any().downcast_ref::<FullIntraRequest>().is_some()
+                    || p.as_any().downcast_ref::<SenderReport>().is_some()
             })
         {
             msg.message.add(Attribute::DeliverToApplication);

@@ -5,7 +5,7 @@
 //! cargo bench --bench sfu_load -- [rooms] [participants] [seconds]
 //! (defaults 10 4 20). Prints one result line for docs/performance.md.
 
-#[path = "../tests/common/media_client.rs"]
+#[path = "../tests/it/common/media_client.rs"]
 mod media_client;
 
 use media_client::MediaClient;

@@ -27,6 +27,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The downloaded .deb files are not needed once installed; the build needs the disk.
+  $sudo apt-get clean
 fi
 
 # pyHanko (PyPI), the second independent PAdES validator, in a venv of its own (Debian's

@@ -24,7 +24,10 @@ pgport=$(free_port)
 export YUNTING_TEST_PG_URL="postgres://postgres@127.0.0.1:$pgport/postgres"
 echo "PostgreSQL on 127.0.0.1:$pgport"
 
+df -h . | tail -n 1
 cargo build --all-targets
+# The build's footprint, for the CI log (its machines have run out of disk before).
+du -sh target; df -h . | tail -n 1
 cargo test --all-targets 2>&1 | tee /tmp/yunting-cargo-test.log
 test "${PIPESTATUS[0]}" -eq 0
 

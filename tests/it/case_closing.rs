@@ -2,10 +2,8 @@
 //! allowed with it; the time limit in the case view (extension, merged counterclaim);
 //! retention and the audited purge. On SQLite and on PostgreSQL.
 
-mod common;
-
-use common::esign::{certify, sign};
-use common::{Backend, Client, TestServer, assert_error, audit_actions, id_number};
+use crate::common::esign::{certify, sign};
+use crate::common::{Backend, Client, TestServer, assert_error, audit_actions, id_number};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use yunting::domain::case_status::ClosingMethod;

@@ -2,9 +2,7 @@
 //! page (figures over a generated set of cases against hand-computed values, CSV export),
 //! on SQLite and on PostgreSQL.
 
-mod common;
-
-use common::{Backend, Client, TestServer, assert_error, id_number};
+use crate::common::{Backend, Client, TestServer, assert_error, id_number};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use yunting::authz::Principal;

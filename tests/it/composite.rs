@@ -5,10 +5,8 @@
 //! phase, `moov` before `mdat` (plays while downloading), and a frame at ~4 s whose
 //! occupied tiles are not black.
 
-mod common;
-
-use common::media_client::MediaClient;
-use common::{Backend, Client, TestServer};
+use crate::common::media_client::MediaClient;
+use crate::common::{Backend, Client, TestServer};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
@@ -270,7 +268,7 @@ async fn a_recorded_hearing_becomes_one_composite_mp4() {
 /// process (cached in the temp dir), so the measured process holds nothing else.
 ///
 /// `YT_BENCH_SECONDS` sets the hearing's length (default 60 s). Run in release:
-/// `cargo test --release --test composite -- --ignored --nocapture composite_speed`
+/// `cargo test --release --test it -- --ignored --nocapture composite_speed`
 #[test]
 #[ignore = "benchmark; run with --release --ignored --nocapture"]
 fn composite_speed_4_participants_640x360() {

@@ -5,10 +5,8 @@
 //! chained, the gap is marked, writing resumes when space returns, and `yunting verify`
 //! passes with the interruption named.
 
-mod common;
-
-use common::media_client::MediaClient;
-use common::{Backend, Client, TestServer};
+use crate::common::media_client::MediaClient;
+use crate::common::{Backend, Client, TestServer};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;

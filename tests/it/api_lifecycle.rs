@@ -1,9 +1,7 @@
 //! The case lifecycle, invitations and the identity check through the HTTP API, on SQLite
 //! and on PostgreSQL.
 
-mod common;
-
-use common::{Backend, TestServer, assert_error, id_number, invitation_token};
+use crate::common::{Backend, TestServer, assert_error, id_number, invitation_token};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -161,7 +159,7 @@ async fn case_lifecycle(b: Backend) {
         "illegal_transition",
     );
     // An award needs the hearing closed, its transcript in effect and the award's number
-    // (`tests/case_closing.rs` covers the closing rules; here the record is set directly).
+    // (`case_closing.rs` covers the closing rules; here the record is set directly).
     assert_error(
         &clerk
             .post(
@@ -444,7 +442,7 @@ async fn invitation_and_identity_check(b: Backend) {
         "unauthenticated",
     );
 
-    let actions = common::audit_actions(&clerk, 1).await;
+    let actions = crate::common::audit_actions(&clerk, 1).await;
     for a in [
         "invitation.open",
         "identity.failed",

@@ -4,9 +4,7 @@
 //! does not see, the audit entries an item names, and that reading is recorded.
 //! Runs on SQLite and PostgreSQL.
 
-mod common;
-
-use common::{Backend, Client, TestServer, assert_error, audit_actions};
+use crate::common::{Backend, Client, TestServer, assert_error, audit_actions};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use yunting::authz::Principal;

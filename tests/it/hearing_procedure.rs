@@ -3,10 +3,8 @@
 //! isolation and chair mutes enforced on the media path, removal, lock, presence, and the
 //! audit events each action writes.
 
-mod common;
-
-use common::media_client::MediaClient;
-use common::{Backend, Client, TestServer, assert_error, audit_actions};
+use crate::common::media_client::MediaClient;
+use crate::common::{Backend, Client, TestServer, assert_error, audit_actions};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};

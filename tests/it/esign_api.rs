@@ -6,12 +6,10 @@
 //! another case, wrong OTP, expired certificate, concurrent signing, bad images and bad
 //! template fields. The final PDFs are checked with the offline verifier.
 
-mod common;
-
+use crate::common::esign::{certify, complete, new_key, prepare, sign, signature_png, strokes};
+use crate::common::{Backend, Client, TestServer, assert_error};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use common::esign::{certify, complete, new_key, prepare, sign, signature_png, strokes};
-use common::{Backend, Client, TestServer, assert_error};
 use reqwest::StatusCode;
 use ring::signature::KeyPair;
 use serde_json::{Value, json};
@@ -254,7 +252,7 @@ async fn confirmation(
     assert!(cert.starts_with(b"%PDF"));
 
     // Every step is on the audit trail.
-    let actions = common::audit_actions(clerk, case).await;
+    let actions = crate::common::audit_actions(clerk, case).await;
     for a in [
         "document.create",
         "document.new_version",
@@ -549,7 +547,7 @@ impl Authenticator {
         .unwrap()
     }
     fn spki(&self) -> Vec<u8> {
-        let mut der = common::unhex("3059301306072a8648ce3d020106082a8648ce3d030107034200");
+        let mut der = crate::common::unhex("3059301306072a8648ce3d020106082a8648ce3d030107034200");
         der.extend_from_slice(self.key.public_key().as_ref());
         der
     }
@@ -648,7 +646,7 @@ async fn passkey(srv: &TestServer, case: i64, clerk: &Client, respondent: &Clien
     assert_pdf_valid(srv, clerk, id, 2).await;
 }
 
-fn phone_sign_b64(phone: &common::esign::Phone, to_sign: &str) -> String {
+fn phone_sign_b64(phone: &crate::common::esign::Phone, to_sign: &str) -> String {
     let msg = B64.decode(to_sign).unwrap();
     B64.encode(
         phone

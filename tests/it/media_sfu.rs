@@ -1,10 +1,8 @@
 //! The hearing room's media path with real WebRTC peers (the async `webrtc` crate) over
 //! loopback: signaling through `/ws/hearing/<id>`, DTLS-SRTP, forwarding by the SFU.
 
-mod common;
-
-use common::media_client::MediaClient;
-use common::{Backend, TestServer, wait_for};
+use crate::common::media_client::MediaClient;
+use crate::common::{Backend, TestServer, wait_for};
 use std::time::Duration;
 
 async fn server() -> (TestServer, serde_json::Value) {
@@ -200,7 +198,7 @@ async fn a_dropped_connection_is_reconnecting_then_returns_to_its_seat() {
         .await;
     assert_eq!(left["reason"], "left");
 
-    let actions = common::audit_actions(&clerk, 1).await;
+    let actions = crate::common::audit_actions(&clerk, 1).await;
     for x in [
         "hearing.connect",
         "hearing.join",

@@ -6,10 +6,8 @@
 //! to attack the verifier (zip bombs, absolute paths, `..`, duplicate names, huge
 //! manifests).
 
-mod common;
-
-use common::media_client::MediaClient;
-use common::{Backend, Client, TestServer, assert_error, wait_for};
+use crate::common::media_client::MediaClient;
+use crate::common::{Backend, Client, TestServer, assert_error, wait_for};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::io::{Cursor, Read, Write};
@@ -354,7 +352,7 @@ async fn a_case_file_round_trips_and_any_change_is_named() {
     );
 
     // Every build and download is on the case's audit trail.
-    let actions = common::audit_actions(&clerk, case).await;
+    let actions = crate::common::audit_actions(&clerk, case).await;
     assert!(actions.iter().any(|a| a == "case.bundle_built"));
     assert!(
         actions
@@ -550,7 +548,7 @@ async fn bundle_and_verify_permissions_per_role() {
                 .0,
             StatusCode::UNAUTHORIZED
         );
-        let actions = common::audit_actions(&clerk, case).await;
+        let actions = crate::common::audit_actions(&clerk, case).await;
         assert!(actions.iter().any(|a| a == "case.bundle_downloaded"));
 
         // Archive export: a closed case's two bundles land in the directory once; both
@@ -585,7 +583,7 @@ async fn bundle_and_verify_permissions_per_role() {
             .unwrap();
         assert_eq!((again.exported.len(), again.skipped), (0, 1));
         assert!(
-            common::audit_actions(&clerk, other_case)
+            crate::common::audit_actions(&clerk, other_case)
                 .await
                 .iter()
                 .any(|a| a == "case.archived")

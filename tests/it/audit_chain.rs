@@ -1,9 +1,7 @@
 //! `yunting audit verify` against a real database: intact after real API traffic, and
 //! tampering with one stored entry (editing or deleting it) is detected and named.
 
-mod common;
-
-use common::{Backend, TestServer};
+use crate::common::{Backend, TestServer};
 use std::process::Command;
 
 fn verify(srv: &TestServer) -> (bool, String) {

@@ -2,12 +2,10 @@
 //! SMS gateway would expose) and an SMTP server; the code each receives completes the
 //! identity check.
 
-mod common;
-
+use crate::common::{Backend, TestServer, invitation_token};
 use axum::body::Bytes;
 use axum::http::HeaderMap;
 use base64::Engine;
-use common::{Backend, TestServer, invitation_token};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -112,7 +110,7 @@ async fn failed_webhook_is_a_clear_error() {
             json!({"name": inv["name"], "id_last6": inv["id_last6"]}),
         )
         .await;
-    common::assert_error(&r, StatusCode::BAD_GATEWAY, "delivery_failed");
+    crate::common::assert_error(&r, StatusCode::BAD_GATEWAY, "delivery_failed");
 }
 
 /// A minimal SMTP server: enough of RFC 5321 for one message.

@@ -2,9 +2,7 @@
 //! past authorization and succeeded (2xx); "deny" means 401, 403 or 404 and nothing
 //! changed. Runs on SQLite and PostgreSQL.
 
-mod common;
-
-use common::{Backend, Client, TestServer, id_number};
+use crate::common::{Backend, Client, TestServer, id_number};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use yunting::authz::Principal;

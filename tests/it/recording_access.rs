@@ -2,10 +2,8 @@
 //! download with HTTP ranges, chapters from the hearing's phases. Parties get 403, names
 //! outside the export listing are refused, and every playback request is on the audit trail.
 
-mod common;
-
-use common::media_client::MediaClient;
-use common::{Backend, Client, TestServer, wait_for};
+use crate::common::media_client::MediaClient;
+use crate::common::{Backend, Client, TestServer, wait_for};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -195,7 +193,7 @@ async fn staff_play_and_download_recordings_with_ranges_parties_cannot() {
     );
 
     // The audit trail: listings, every playback request, the chapters and the refusals.
-    let actions = common::audit_actions(&clerk, case).await;
+    let actions = crate::common::audit_actions(&clerk, case).await;
     let count = |a: &str| actions.iter().filter(|x| *x == a).count();
     assert!(count("recording.files_read") >= 1, "{actions:?}");
     assert!(count("recording.played") >= 6, "{actions:?}");

@@ -22,10 +22,8 @@
 //! for every audio and video track, and that both post-processing paths timed every frame
 //! by them (`StreamSync` in their reports).
 
-mod common;
-
-use common::media_client::{MediaClient, media_files};
-use common::{Backend, Client, TestServer};
+use crate::common::media_client::{MediaClient, media_files};
+use crate::common::{Backend, Client, TestServer};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;

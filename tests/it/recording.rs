@@ -4,10 +4,8 @@
 //! `kill -9` mid-hearing loses at most the last second: on restart the recording is sealed
 //! with the interruption marked, and the resumed hearing continues the same record.
 
-mod common;
-
-use common::media_client::MediaClient;
-use common::{Backend, Client, TestServer, wait_for};
+use crate::common::media_client::MediaClient;
+use crate::common::{Backend, Client, TestServer, wait_for};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

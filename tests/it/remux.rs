@@ -5,10 +5,8 @@
 //! segments hold complete frames, counted here independently of the remuxer. A segment
 //! cut short (as by a crash) still remuxes, with the damage reported.
 
-mod common;
-
-use common::media_client::MediaClient;
-use common::{Backend, Client, TestServer};
+use crate::common::media_client::MediaClient;
+use crate::common::{Backend, Client, TestServer};
 use rtc::shared::marshal::Unmarshal;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};

@@ -61,6 +61,7 @@ fn main() {
     let plan = Plan {
         part: Part::Main,
         video: true,
+        for_party: false,
         case: CaseInfo {
             id: 1,
             number: "基准〔2026〕1号".into(),

@@ -155,7 +155,10 @@ pub async fn get(
                 "bundle 标识无效 / invalid bundle id",
             ));
         }
-        let path = bundles_dir(&app).join(bundle::file_name(case_id, part, &id));
+        // Only a bundle made for the same audience: a party never reaches a staff
+        // bundle (with recordings), whatever id it holds.
+        let for_party = matches!(who, Principal::Party(_));
+        let path = bundles_dir(&app).join(bundle::file_name(case_id, part, for_party, &id));
         if tokio::fs::try_exists(&path).await.unwrap_or(false) {
             return serve(&app, &who, case_id, part, &id, &path, &headers, meta.ip).await;
         }

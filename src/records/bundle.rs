@@ -33,8 +33,9 @@ pub struct Built {
 /// Kept bundles live this long.
 pub const KEEP_MS: i64 = 24 * 3600 * 1000;
 
-pub fn file_name(case_id: i64, part: manifest::Part, id: &str) -> String {
-    format!("case-{case_id}-{}-{id}.zip", part.as_str())
+pub fn file_name(case_id: i64, part: manifest::Part, for_party: bool, id: &str) -> String {
+    let audience = if for_party { "-party" } else { "" };
+    format!("case-{case_id}-{}{audience}-{id}.zip", part.as_str())
 }
 
 fn readme(plan: &Plan) -> String {
@@ -92,7 +93,7 @@ pub fn write(mut plan: Plan, out_dir: &Path, progress: &Arc<Progress>) -> Result
         }
     };
     let id = crate::crypto::sha256_hex(&manifest_bytes);
-    let path = out_dir.join(file_name(plan.case.id, plan.part, &id));
+    let path = out_dir.join(file_name(plan.case.id, plan.part, plan.for_party, &id));
     std::fs::rename(&tmp, &path).context("finishing the bundle")?;
     let size = std::fs::metadata(&path)?.len();
     let manifest = build_manifest(&plan, entries);

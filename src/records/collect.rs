@@ -41,6 +41,9 @@ pub struct PlannedFile {
 pub struct Plan {
     pub part: Part,
     pub video: bool,
+    /// Made for a party (no recordings): kept under a name only parties reach, so a
+    /// party holding a staff bundle's id cannot download its recordings.
+    pub for_party: bool,
     pub case: CaseInfo,
     pub commission: CommissionInfo,
     pub created_by: String,
@@ -93,15 +96,39 @@ pub fn safe_component(name: &str) -> String {
                 c
             }
         })
-        .take(80)
         .collect();
     let trimmed = cleaned.trim_matches(|c: char| c == '.' || c.is_whitespace());
     if trimmed.is_empty() {
-        "file".into()
-    } else {
-        trimmed.to_string()
+        return "file".into();
     }
+    // The cap is in bytes, because the verifier bounds a path in bytes
+    // (`safe_zip::MAX_NAME_BYTES`) and a Chinese character is three of them; a short
+    // extension survives the cut so the file still opens with the right program.
+    let (stem, ext) = match trimmed.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() && ext.len() <= MAX_EXTENSION_BYTES => {
+            (stem, Some(ext))
+        }
+        _ => (trimmed, None),
+    };
+    let room = MAX_COMPONENT_BYTES - ext.map_or(0, |e| e.len() + 1);
+    let mut out = String::with_capacity(MAX_COMPONENT_BYTES);
+    for c in stem.chars() {
+        if out.len() + c.len_utf8() > room {
+            break;
+        }
+        out.push(c);
+    }
+    if let Some(ext) = ext {
+        out.push('.');
+        out.push_str(ext);
+    }
+    out
 }
+
+/// A file-name component in a bundle, in bytes: with its directory and id prefix a
+/// path stays far below the verifier's limit.
+pub const MAX_COMPONENT_BYTES: usize = 120;
+const MAX_EXTENSION_BYTES: usize = 10;
 
 #[derive(sqlx::FromRow)]
 struct PartyRow {
@@ -161,6 +188,7 @@ pub async fn plan(
     let mut plan = Plan {
         part,
         video,
+        for_party: party,
         case: CaseInfo {
             id: case.id,
             number: case.number.clone(),
@@ -523,4 +551,32 @@ async fn add_secondary(conn: &mut AnyConnection, case: &CaseRow, plan: &mut Plan
         ))),
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod safe_component_tests {
+    use super::{MAX_COMPONENT_BYTES, safe_component};
+    use crate::records::safe_zip::MAX_NAME_BYTES;
+
+    #[test]
+    fn long_chinese_names_stay_within_the_verifiers_path_limit() {
+        let name = format!("{}.pdf", "劳动合同及工资支付记录照片".repeat(20));
+        let c = safe_component(&name);
+        assert!(c.len() <= MAX_COMPONENT_BYTES, "{} bytes", c.len());
+        assert!(c.ends_with(".pdf"), "{c}");
+        assert!(c.starts_with("劳动合同"), "{c}");
+        let path = format!("exhibits/{}-{c}", i64::MAX);
+        assert!(path.len() <= MAX_NAME_BYTES, "{} bytes", path.len());
+    }
+
+    #[test]
+    fn separators_controls_and_dots_are_neutralised() {
+        assert_eq!(safe_component("../../etc/passwd"), "_.._etc_passwd");
+        assert_eq!(safe_component("a\\b:c\n.png"), "a_b_c_.png");
+        assert_eq!(safe_component(" ... "), "file");
+        assert_eq!(safe_component("证据一.JPG"), "证据一.JPG");
+        // A long "extension" is part of the name, not kept whole.
+        let long_ext = format!("x.{}", "y".repeat(300));
+        assert!(safe_component(&long_ext).len() <= MAX_COMPONENT_BYTES);
+    }
 }

@@ -6,17 +6,34 @@
 //! to attack the verifier (zip bombs, absolute paths, `..`, duplicate names, huge
 //! manifests).
 
+use crate::common::esign::{certify, sign};
 use crate::common::media_client::MediaClient;
-use crate::common::{Backend, Client, TestServer, assert_error, wait_for};
+use crate::common::{
+    Backend, Client, TestServer, add_user, assert_error, other_commission_clerk, wait_for,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::io::{Cursor, Read, Write};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
+use yunting::domain::roles::StaffRole;
 use yunting::records::verify::{BundleReport, VerifyOptions, verify_bundle};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
+
+/// Percent-encodes a file name for a query string.
+fn utf8_percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'.' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
 
 fn token(c: &Client) -> &str {
     c.token.as_deref().unwrap()
@@ -183,11 +200,50 @@ async fn a_case_file_round_trips_and_any_change_is_named() {
         let _c = MediaClient::join(&srv.base, hearing, token(&chair)).await;
         let _a =
             MediaClient::join_admitted(&srv.base, hearing, token(&applicant), token(&chair)).await;
+        // An exhibit with a long Chinese name (77+ characters used to make a path the
+        // verifier refused), shown by the chair: it belongs in the main file.
+        let long_name = format!("{}.png", "申请人提交的工资支付记录及银行流水截图".repeat(6));
+        let (s, ex) = applicant
+            .post_raw(
+                &format!(
+                    "/api/hearings/{hearing}/exhibits?name={}",
+                    utf8_percent(&long_name)
+                ),
+                "image/png",
+                b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec(),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{ex}");
+        let (s, b) = chair
+            .post(
+                &format!("/api/hearings/{hearing}/control"),
+                json!({"do": "show_exhibit", "exhibit_id": ex["id"]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
         tokio::time::sleep(Duration::from_secs(3)).await;
     }
     let dir = srv
         .end_hearing_and_wait_for_seal(&chair, &demo, "卷宗测试")
         .await;
+    // The transcript (庭审笔录), signed by both parties, the arbitrator and the clerk.
+    let (s, doc) = clerk
+        .post(
+            &format!("/api/cases/{case}/documents"),
+            json!({"kind": "transcript", "hearing_id": hearing,
+                   "fields": {"transcript_text": "仲裁员：现在开庭。\n申请人：请求支付工资差额。"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{doc}");
+    let transcript = doc["id"].as_i64().unwrap();
+    srv.age_sent_codes().await;
+    let respondent = srv.verified_party(&demo, "respondent").await;
+    for c in [&applicant, &respondent, &chair, &clerk] {
+        let phone = certify(c, transcript).await;
+        sign(c, transcript, &phone).await;
+    }
+    let (_, doc) = clerk.get(&format!("/api/documents/{transcript}")).await;
+    assert_eq!(doc["status"], "effective", "{doc}");
     assert!(
         wait_for(Duration::from_secs(180), || {
             yunting::recording::jobs::state(&dir).as_deref() == Some("done")
@@ -236,6 +292,25 @@ async fn a_case_file_round_trips_and_any_change_is_named() {
             .any(|f| f["path"].as_str().unwrap().ends_with("/export/hearing.mp4")),
         "the composite is in the main file"
     );
+    let paths: Vec<&str> = m["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.starts_with("documents/transcript") && p.ends_with(".pdf")),
+        "the signed transcript is in the main file: {paths:?}"
+    );
+    assert!(
+        paths.iter().any(|p| p.starts_with("exhibits/")
+            && p.contains("工资支付记录")
+            && p.ends_with(".png")),
+        "the shown exhibit, its long name cut to fit: {paths:?}"
+    );
+    assert!(kinds.contains(&"exhibit"), "{kinds:?}");
     // The main file shows masked ID numbers only.
     let case_json = entries(&bundle)
         .into_iter()
@@ -447,6 +522,38 @@ async fn bundle_and_verify_permissions_per_role() {
         let (other_case, other_party) = srv.party_of_another_case(&clerk).await;
         assert_eq!(download(&other_party, &main).await.0, StatusCode::FORBIDDEN);
         assert_ne!(other_case, case);
+        // Staff not on this case, and another commission's clerk: nothing.
+        let commission = demo["commission"]["id"].as_i64().unwrap();
+        let (_, arb2) = add_user(&srv, commission, "arb2", "郑仲裁", StaffRole::Arbitrator).await;
+        let (_, med2) = add_user(&srv, commission, "med2", "钱调解", StaffRole::Mediator).await;
+        let other_clerk = other_commission_clerk(&srv).await;
+        for (who, c) in [
+            ("unassigned arbitrator", &arb2),
+            ("unassigned mediator", &med2),
+            ("another commission's clerk", &other_clerk),
+        ] {
+            for path in [&main, &secondary] {
+                let (got, _, _) = download(c, path).await;
+                assert!(
+                    got == StatusCode::FORBIDDEN || got == StatusCode::NOT_FOUND,
+                    "{who} {path}: {got}"
+                );
+            }
+        }
+        // A party holding the id of a staff bundle (with recordings) cannot fetch it:
+        // kept bundles are kept per audience.
+        let (got, h, _) = download(&clerk, &main).await;
+        assert_eq!(got, StatusCode::OK);
+        let staff_bundle = h["x-bundle-id"].to_str().unwrap().to_string();
+        assert_error(
+            &party
+                .get(&format!(
+                    "/api/cases/{case}/bundle?part=main&bundle={staff_bundle}"
+                ))
+                .await,
+            StatusCode::GONE,
+            "bundle_expired",
+        );
         let anonymous = srv.client();
         assert_eq!(
             anonymous
@@ -534,6 +641,19 @@ async fn bundle_and_verify_permissions_per_role() {
             StatusCode::UNPROCESSABLE_ENTITY,
             "unsupported_file",
         );
+        // Every staff role may check a file (nothing is stored, nothing of a case is
+        // read); parties may not.
+        for who in ["admin", "arbitrator", "mediator"] {
+            let c = srv.staff(&demo, who).await;
+            let (s, v) = c
+                .post_raw("/api/verify", "application/zip", bundle.clone())
+                .await;
+            assert_eq!(
+                (s, v["ok"].as_bool()),
+                (StatusCode::OK, Some(true)),
+                "{who}: {v}"
+            );
+        }
         assert_eq!(
             party
                 .post_raw("/api/verify", "application/zip", bundle.clone())

@@ -2,10 +2,11 @@
 //! page (figures over a generated set of cases against hand-computed values, CSV export),
 //! on SQLite and on PostgreSQL.
 
-use crate::common::{Backend, Client, TestServer, assert_error, id_number};
+use crate::common::{
+    Backend, Client, TestServer, add_user, assert_error, id_number, other_commission_clerk,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use yunting::authz::Principal;
 use yunting::domain::roles::StaffRole;
 use yunting::time::{DAY_MS, HOUR_MS, MINUTE_MS};
 
@@ -34,41 +35,6 @@ fn staff_id(demo: &Value, username: &str) -> i64 {
 }
 
 /// A staff account made through the store, signed in; returns its id and client.
-async fn add_user(
-    srv: &TestServer,
-    commission_id: i64,
-    username: &str,
-    name: &str,
-    role: StaffRole,
-) -> (i64, Client) {
-    let password = "correct-horse-battery-9".to_string();
-    let mut tx = srv.app.db.write().await.unwrap();
-    let u = yunting::store::users::create(
-        &mut tx,
-        &Principal::System,
-        commission_id,
-        &yunting::store::users::NewUser {
-            username: username.into(),
-            display_name: name.into(),
-            role,
-            password: password.clone(),
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    let mut c = srv.client();
-    let (s, body) = c
-        .post(
-            "/api/auth/login",
-            json!({"username": username, "password": password}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "login {username}: {body}");
-    c.token = Some(body["token"].as_str().unwrap().to_string());
-    (u.id, c)
-}
-
 /// China-time instant: `date` (YYYY-MM-DD) at hh:mm.
 fn cn(date: &str, hh: i64, mm: i64) -> i64 {
     yunting::domain::statistics::day_start_ms(date, 8).unwrap() + hh * HOUR_MS + mm * MINUTE_MS
@@ -185,18 +151,7 @@ async fn world(srv: &TestServer) -> World {
     .await;
 
     // Another commission with its own clerk and a case whose party is also 张三.
-    let mut tx = srv.app.db.write().await.unwrap();
-    let other = yunting::store::commissions::create(
-        &mut tx,
-        &srv.app,
-        &Principal::System,
-        "深圳市劳动人事争议仲裁委员会",
-        "深劳人仲案",
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    let (_, other_clerk) = add_user(srv, other.id, "clerk_sz", "深书记", StaffRole::Clerk).await;
+    let other_clerk = other_commission_clerk(srv).await;
     let (s, d) = other_clerk
         .post(
             "/api/cases",

@@ -381,6 +381,66 @@ impl Client {
     }
 }
 
+/// A staff account of `commission_id`, signed in.
+pub async fn add_user(
+    srv: &TestServer,
+    commission_id: i64,
+    username: &str,
+    name: &str,
+    role: yunting::domain::roles::StaffRole,
+) -> (i64, Client) {
+    let password = "correct-horse-battery-9".to_string();
+    let mut tx = srv.app.db.write().await.unwrap();
+    let u = yunting::store::users::create(
+        &mut tx,
+        &yunting::authz::Principal::System,
+        commission_id,
+        &yunting::store::users::NewUser {
+            username: username.into(),
+            display_name: name.into(),
+            role,
+            password: password.clone(),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let mut c = srv.client();
+    let (s, body) = c
+        .post(
+            "/api/auth/login",
+            json!({"username": username, "password": password}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "login {username}: {body}");
+    c.token = Some(body["token"].as_str().unwrap().to_string());
+    (u.id, c)
+}
+
+/// Another commission (深圳) and its clerk, signed in.
+pub async fn other_commission_clerk(srv: &TestServer) -> Client {
+    let mut tx = srv.app.db.write().await.unwrap();
+    let other = yunting::store::commissions::create(
+        &mut tx,
+        &srv.app,
+        &yunting::authz::Principal::System,
+        "深圳市劳动人事争议仲裁委员会",
+        "深劳人仲案",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    add_user(
+        srv,
+        other.id,
+        "clerk_sz",
+        "深书记",
+        yunting::domain::roles::StaffRole::Clerk,
+    )
+    .await
+    .1
+}
+
 /// The actions in a case's audit trail, in order (as a clerk or admin sees them).
 pub async fn audit_actions(staff: &Client, case_id: i64) -> Vec<String> {
     let (status, trail) = staff.get(&format!("/api/cases/{case_id}/audit")).await;

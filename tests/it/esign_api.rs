@@ -7,6 +7,7 @@
 //! template fields. The final PDFs are checked with the offline verifier.
 
 use crate::common::esign::{certify, complete, new_key, prepare, sign, signature_png, strokes};
+use crate::common::oracles::{content_stream_byte, pdfsig, pyhanko};
 use crate::common::{Backend, Client, TestServer, assert_error};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -57,6 +58,34 @@ async fn assert_pdf_valid(srv: &TestServer, c: &Client, doc: i64, signatures: us
         );
     }
     assert!(report.signatures.last().unwrap().covers_whole_file);
+    // The two outside validators agree on the server's own PDF, and both reject it after
+    // a one-byte change inside the signed ranges.
+    let dir = tempfile::tempdir().unwrap();
+    let (file, bad_file, ca_pem) = (
+        dir.path().join("signed.pdf"),
+        dir.path().join("changed.pdf"),
+        dir.path().join("ca.pem"),
+    );
+    std::fs::write(&file, &pdf).unwrap();
+    std::fs::write(&ca_pem, yunting::esign::ca::cert_pem_of(&ca).unwrap()).unwrap();
+    let mut changed = pdf.clone();
+    changed[content_stream_byte(&pdf)] ^= 0x01;
+    std::fs::write(&bad_file, &changed).unwrap();
+    if let Some((valid, text)) = pdfsig(&file) {
+        assert_eq!(valid, signatures, "pdfsig:\n{text}");
+        let (valid, text) = pdfsig(&bad_file).unwrap();
+        assert_eq!(valid, 0, "pdfsig after a one-byte change:\n{text}");
+    }
+    if let Some((ok, text)) = pyhanko(&file, &[&ca_pem]) {
+        assert!(ok, "pyhanko:\n{text}");
+        assert_eq!(
+            text.matches("The signature is judged VALID").count(),
+            signatures,
+            "pyhanko:\n{text}"
+        );
+        let (ok, text) = pyhanko(&bad_file, &[&ca_pem]).unwrap();
+        assert!(!ok, "pyhanko after a one-byte change:\n{text}");
+    }
     pdf
 }
 

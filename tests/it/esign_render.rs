@@ -7,6 +7,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Instant;
 
+use crate::common::oracles::have;
 use yunting::esign::completion::{CompletionInput, CompletionSigner, render_certificate};
 use yunting::esign::render::{FontSource, PAGE_HEIGHT, PAGE_WIDTH, Rendered, render};
 use yunting::esign::templates::{
@@ -18,6 +19,11 @@ fn font() -> Option<&'static FontSource> {
     FONT.get_or_init(|| {
         let path = FontSource::default_path();
         if !path.exists() {
+            assert!(
+                std::env::var_os("YUNTING_REQUIRE_ORACLES").is_none(),
+                "{} missing: scripts/install-packages.sh test installs fonts-noto-cjk",
+                path.display()
+            );
             eprintln!(
                 "skipped: {} missing (apt-get install fonts-noto-cjk)",
                 path.display()
@@ -39,10 +45,6 @@ fn font() -> Option<&'static FontSource> {
 
 fn templates() -> Templates {
     Templates::load(None).unwrap()
-}
-
-fn have(tool: &str) -> bool {
-    Command::new(tool).arg("-v").output().is_ok()
 }
 
 fn out_dir() -> PathBuf {

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod esign;
+pub mod oracles;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -37,6 +37,9 @@ pub struct SignatureReport {
     pub timestamp: Option<String>,
     /// Signature records signed into this signature (the commission seal).
     pub signature_records: Option<Vec<u8>>,
+    /// The passkey challenge this signature implies (document hash + signed attributes),
+    /// against which a recorded passkey confirmation is checked.
+    pub passkey_challenge: Option<Vec<u8>>,
     pub problems: Vec<String>,
 }
 
@@ -146,17 +149,20 @@ fn check_records(report: &mut PdfReport) {
         let name = rec["name"].as_str().unwrap_or("?");
         let fp = rec["cert_fingerprint"].as_str().unwrap_or("");
         let doc = rec["doc_sha256"].as_str().unwrap_or("");
-        let matched = report.signatures.iter().any(|s| {
+        let matched = report.signatures.iter().find(|s| {
             s.ok() && s.cert_fingerprint == fp && s.doc_sha256_hex.as_deref() == Some(doc)
         });
-        if !matched {
+        let Some(matched) = matched else {
             report.problems.push(format!(
                 "签名记录（{name}）与文件中的签名不符 / the signature record of {name} matches no signature in the PDF"
             ));
             continue;
-        }
+        };
         if !rec["webauthn"].is_null()
-            && let Err(e) = super::webauthn::verify_recorded(&rec["webauthn"])
+            && let Err(e) = super::webauthn::verify_recorded(
+                &rec["webauthn"],
+                matched.passkey_challenge.as_deref(),
+            )
         {
             report.problems.push(format!(
                 "{name} 的通行密钥确认无效 / {name}'s passkey confirmation is invalid: {e}"
@@ -324,6 +330,10 @@ fn check_signature(
         }
     };
     r.signature_records = p.signature_records.clone();
+    r.passkey_challenge = r
+        .doc_sha256_hex
+        .as_deref()
+        .map(|doc| super::webauthn::signing_challenge(doc, &p.signed_attrs_raw));
     if let Some(cert) = &p.signer_cert {
         r.cert_fingerprint = ca::cert_sha256_hex(cert);
         r.signer_cn = ca::cert_info(cert)

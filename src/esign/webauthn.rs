@@ -189,7 +189,14 @@ fn any_b64(s: &str) -> Result<Vec<u8>, WebAuthnError> {
 /// Check a passkey confirmation as kept in a signature record (the credential's public
 /// key, the assertion, the RP ID and the challenge), offline: type, challenge, an origin
 /// on the RP ID's host, RP ID hash, user verification and the signature.
-pub fn verify_recorded(record: &serde_json::Value) -> Result<(), WebAuthnError> {
+/// `expected_challenge`: the challenge recomputed from the document itself
+/// ([`signing_challenge`] over the version hash and the PDF signature's signed
+/// attributes). Without it the recorded challenge is taken as it stands, which proves
+/// the passkey signed *something* but not this document.
+pub fn verify_recorded(
+    record: &serde_json::Value,
+    expected_challenge: Option<&[u8]>,
+) -> Result<(), WebAuthnError> {
     let text = |k: &'static str| {
         record[k]
             .as_str()
@@ -202,6 +209,9 @@ pub fn verify_recorded(record: &serde_json::Value) -> Result<(), WebAuthnError> 
     let point =
         crate::crypto::unhex(&text("public_key")?).ok_or(WebAuthnError::Malformed("public_key"))?;
     let challenge = b64url(&text("challenge")?)?;
+    if expected_challenge.is_some_and(|e| e != challenge.as_slice()) {
+        return Err(WebAuthnError::WrongChallenge);
+    }
     let rp_id = text("rp_id")?;
     let cd: ClientData = serde_json::from_slice(&client_data)
         .map_err(|_| WebAuthnError::Malformed("clientDataJSON"))?;
@@ -296,23 +306,34 @@ mod tests {
             "rp_id": "hearing.example.cn",
             "challenge": URL_SAFE_NO_PAD.encode(&challenge),
         });
-        assert_eq!(verify_recorded(&record), Ok(()));
+        let expected = challenge.as_slice();
+        assert_eq!(verify_recorded(&record, Some(expected)), Ok(()));
+        // A genuine assertion over another document's challenge: valid in itself, but
+        // not for this document.
+        let other = signing_challenge(&"cd".repeat(32), b"attrs");
+        assert_eq!(
+            verify_recorded(&record, Some(&other)),
+            Err(WebAuthnError::WrongChallenge)
+        );
         let mut forged = record.clone();
         let mut bad = sig.clone();
         let last = bad.len() - 1;
         bad[last] ^= 1;
         forged["signature"] = serde_json::json!(STANDARD.encode(&bad));
-        assert!(verify_recorded(&forged).is_err());
+        assert!(verify_recorded(&forged, Some(expected)).is_err());
         let mut elsewhere = record.clone();
         elsewhere["rp_id"] = serde_json::json!("evil.example");
-        assert_eq!(verify_recorded(&elsewhere), Err(WebAuthnError::WrongOrigin));
+        assert_eq!(
+            verify_recorded(&elsewhere, Some(expected)),
+            Err(WebAuthnError::WrongOrigin)
+        );
         let mut other_doc = record;
         other_doc["challenge"] = serde_json::json!(URL_SAFE_NO_PAD.encode(b"another document"));
         assert_eq!(
-            verify_recorded(&other_doc),
+            verify_recorded(&other_doc, None),
             Err(WebAuthnError::WrongChallenge)
         );
-        assert!(verify_recorded(&serde_json::json!({})).is_err());
+        assert!(verify_recorded(&serde_json::json!({}), None).is_err());
     }
 
     #[test]

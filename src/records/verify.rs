@@ -12,7 +12,7 @@ use super::manifest::{self, BundleManifest, FileKind};
 use super::safe_zip::{self, SafeZip};
 use crate::recording::verify::RecordingFiles;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::{Read, Seek};
 
 /// PDFs larger than this are hashed but not parsed.
@@ -134,7 +134,8 @@ fn check<R: Read + Seek>(reader: R, opts: &VerifyOptions, r: &mut BundleReport) 
 
     // Every listed file: present, the size and hash it was listed with.
     let mut verified: BTreeMap<String, (String, u64)> = BTreeMap::new();
-    let mut pdf_signers: HashSet<(String, String)> = HashSet::new();
+    // (certificate, document hash) of every valid PDF signature → its passkey challenge.
+    let mut pdf_signers: PdfSigners = HashMap::new();
     for f in &m.files {
         if !zip.entries.contains_key(&f.path) {
             r.fail(
@@ -344,7 +345,7 @@ fn check_pdf(
     path: &str,
     pdf: &[u8],
     ca: Option<&[u8]>,
-    signers: &mut HashSet<(String, String)>,
+    signers: &mut PdfSigners,
     r: &mut BundleReport,
 ) {
     let report = crate::esign::pdf_verify::verify_pdf(pdf, ca);
@@ -352,7 +353,10 @@ fn check_pdf(
         if s.ok()
             && let Some(doc) = &s.doc_sha256_hex
         {
-            signers.insert((s.cert_fingerprint.clone(), doc.clone()));
+            signers.insert(
+                (s.cert_fingerprint.clone(), doc.clone()),
+                s.passkey_challenge.clone(),
+            );
         }
     }
     if report.ok {
@@ -508,10 +512,14 @@ fn check_audit<R: Read + Seek>(zip: &mut SafeZip<R>, path: &str, r: &mut BundleR
     }
 }
 
+/// (certificate fingerprint, document hash) of each valid PDF signature, with the
+/// passkey challenge it implies.
+type PdfSigners = HashMap<(String, String), Option<Vec<u8>>>;
+
 fn check_signature_records<R: Read + Seek>(
     zip: &mut SafeZip<R>,
     path: &str,
-    pdf_signers: Option<&HashSet<(String, String)>>,
+    pdf_signers: Option<&PdfSigners>,
     r: &mut BundleReport,
 ) {
     let records: Vec<serde_json::Value> = match zip.read(path, MAX_JSON_BYTES).and_then(|b| {
@@ -533,7 +541,8 @@ fn check_signature_records<R: Read + Seek>(
         );
         let fp = rec["cert_fingerprint"].as_str().unwrap_or("").to_string();
         let doc = rec["doc_sha256"].as_str().unwrap_or("").to_string();
-        if pdf_signers.is_some_and(|set| !set.contains(&(fp, doc))) {
+        let signature = pdf_signers.map(|set| set.get(&(fp, doc)));
+        if signature.is_some_and(|s| s.is_none()) {
             r.fail(
                 &who,
                 "卷宗中没有与该签名记录对应的有效 PDF 签名 / no valid PDF signature in the bundle matches this signature record",
@@ -541,7 +550,10 @@ fn check_signature_records<R: Read + Seek>(
             continue;
         }
         if !rec["webauthn"].is_null()
-            && let Err(e) = crate::esign::webauthn::verify_recorded(&rec["webauthn"])
+            && let Err(e) = crate::esign::webauthn::verify_recorded(
+                &rec["webauthn"],
+                signature.flatten().and_then(|c| c.as_deref()),
+            )
         {
             r.fail(
                 &who,

@@ -14,6 +14,7 @@ mod case_timeline;
 mod composite;
 mod esign_api;
 mod esign_render;
+mod esign_room;
 mod hearing_procedure;
 mod media_sfu;
 mod otp_delivery;

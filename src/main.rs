@@ -179,6 +179,12 @@ async fn main() -> Result<()> {
                     "OTP delivery is 'log': codes are only kept in the outbox table. Configure otp.delivery = webhook or smtp for real use."
                 );
             }
+            if !dev && (app.config.esign.ca_cert.is_none() || app.config.esign.ca_key.is_none()) {
+                tracing::warn!(
+                    "no [esign] ca_cert / ca_key configured: signer and seal certificates come from a development CA generated under {}/keys; configure the commission's CA for real use",
+                    app.config.data_dir.display()
+                );
+            }
             yunting::server::run(app).await
         }
         Command::Demo { if_empty } => {

@@ -230,13 +230,25 @@ async fn main() -> Result<()> {
         }
         Command::Verify { path, ca } if is_zip(&path) => verify_bundle_file(&path, ca.as_deref()),
         Command::Verify { path, ca } if path.is_file() => verify_pdf_file(&path, ca.as_deref()),
-        Command::Verify { path, .. } => {
-            let report = yunting::recording::verify::verify_dir(&path);
+        Command::Verify { path, ca } => {
+            let anchor = read_ca(ca.as_deref())?;
+            let report = yunting::recording::verify::verify_dir(&path, anchor.as_deref());
             for c in &report.checked {
                 println!("ok   {c}");
             }
             for p in &report.problems {
                 println!("FAIL {p}");
+            }
+            if let Some(k) = &report.seal_public_key {
+                println!(
+                    "签章公钥指纹 / seal key fingerprint: {}",
+                    yunting::records::manifest::key_fingerprint(k)
+                );
+            }
+            if anchor.is_none() {
+                println!(
+                    "注意：未提供 --ca，未核对签章密钥是否属于仲裁委 / note: no --ca given, the sealing key was not checked against the commission CA"
+                );
             }
             if report.problems.is_empty() {
                 println!(

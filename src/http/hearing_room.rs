@@ -477,7 +477,13 @@ pub async fn recording_status(
         AuditEntry::new(&who, "recording.status_read", format!("hearing:{hearing}")).case(case_id),
     )
     .await?;
+    let case = crate::store::cases::get(tx.conn(), case_id).await?;
+    let commission = crate::store::commissions::get(tx.conn(), case.commission_id).await?;
     tx.commit().await?;
+    // The server trusts its own commission CA: the seal is checked against it.
+    let ca_der = crate::esign::service::commission_ca(&app, &commission)
+        .ok()
+        .map(|ca| ca.cert_der().to_vec());
     let dir = writer::hearing_dir(&app.config.recordings_dir, case_id, hearing);
     let storage_of = app.config.recording.then(|| {
         (
@@ -506,8 +512,9 @@ pub async fn recording_status(
             chain.last().map_or(0, |c| c.last_us),
         );
         let verification = manifest.as_ref().map(|_| {
-            let r = verify::verify_dir(&dir);
-            json!({"ok": r.problems.is_empty(), "problems": r.problems})
+            let r = verify::verify_dir(&dir, ca_der.as_deref());
+            json!({"ok": r.problems.is_empty() && r.anchored, "anchored": r.anchored,
+                   "problems": r.problems})
         });
         json!({
             "hearing_id": hearing,

@@ -14,6 +14,8 @@ use std::path::Path;
 
 pub const MANIFEST: &str = "manifest.json";
 pub const SIGNATURE: &str = "manifest.sig";
+/// The commission's seal certificate, for checking the sealing key against its CA.
+pub const SEAL_CERT: &str = "seal-certificate.pem";
 
 /// Seal the recording in `dir` (hearing `hearing`); `complete` when the hearing ended.
 pub async fn seal(app: &App, dir: &Path, hearing: i64, complete: bool) -> Result<Manifest> {
@@ -44,12 +46,34 @@ pub async fn seal(app: &App, dir: &Path, hearing: i64, complete: bool) -> Result
     drop(conn);
     let key = std::fs::read(crate::store::commissions::seal_key_path(app, commission_id))
         .context("reading the commission seal key")?;
+    let seal_cert = seal_certificate_pem(app, commission_id, &key).await;
     let dir = dir.to_path_buf();
     let m = tokio::task::spawn_blocking(move || {
-        write_manifest(&dir, hearing, case_id, case_numbers, events, complete, &key)
+        let m = write_manifest(&dir, hearing, case_id, case_numbers, events, complete, &key)?;
+        // Beside the manifest, outside what is signed: whoever trusts the commission CA
+        // can check that the sealing key is the commission's (`yunting verify --ca`).
+        match seal_cert {
+            Some(pem) => std::fs::write(dir.join(SEAL_CERT), pem)?,
+            None => tracing::warn!("recording sealed without its seal certificate"),
+        }
+        anyhow::Ok(m)
     })
     .await??;
     Ok(m)
+}
+
+/// The commission's seal certificate (issued by its CA), PEM.
+async fn seal_certificate_pem(app: &App, commission_id: i64, key: &[u8]) -> Option<String> {
+    let mut conn = app.db.pool.acquire().await.ok()?;
+    let commission = crate::store::commissions::get(&mut conn, commission_id)
+        .await
+        .ok()?;
+    let ca = crate::esign::service::commission_ca(app, &commission).ok()?;
+    let der = ca
+        .seal_cert(&app.config.data_dir.join("keys"), commission_id, key)
+        .map_err(|e| tracing::error!(error = %e, "seal certificate"))
+        .ok()?;
+    crate::esign::ca::cert_pem_of(&der).ok()
 }
 
 fn write_manifest(

@@ -5,7 +5,7 @@
 
 use super::chain;
 use super::manifest::{self, Manifest};
-use super::seal::{MANIFEST, SIGNATURE};
+use super::seal::{MANIFEST, SEAL_CERT, SIGNATURE};
 use std::path::Path;
 
 #[derive(Debug, Default)]
@@ -14,6 +14,8 @@ pub struct Report {
     pub problems: Vec<String>,
     /// The key the manifest claims to be sealed with (whether or not it verified).
     pub seal_public_key: Option<String>,
+    /// Whether that key was checked against a trusted commission CA (`--ca`).
+    pub anchored: bool,
 }
 
 /// Where a recording's files are read from: its directory, or a case-file bundle.
@@ -47,8 +49,54 @@ impl RecordingFiles for DirFiles<'_> {
     }
 }
 
-pub fn verify_dir(dir: &Path) -> Report {
-    verify_files(&mut DirFiles(dir))
+/// `trusted_ca_der`: the commission CA the person checking trusts. Without it the seal
+/// is only shown to be intact under the key the manifest names, which anyone could have
+/// made; with it, that key must be certified by the CA (`seal-certificate.pem`).
+pub fn verify_dir(dir: &Path, trusted_ca_der: Option<&[u8]>) -> Report {
+    let mut files = DirFiles(dir);
+    let mut r = verify_files(&mut files);
+    if let (Some(ca), Some(key)) = (trusted_ca_der, r.seal_public_key.clone()) {
+        check_seal_certificate(&mut files, ca, &key, &mut r);
+    }
+    r
+}
+
+fn check_seal_certificate(
+    files: &mut dyn RecordingFiles,
+    ca: &[u8],
+    key_hex: &str,
+    r: &mut Report,
+) {
+    let der = files.read(SEAL_CERT).ok().and_then(|b| {
+        std::str::from_utf8(&b)
+            .ok()
+            .and_then(crate::store::signing::pem_to_der)
+    });
+    let Some(der) = der else {
+        r.problems.push(format!(
+            "{SEAL_CERT}: 缺失或无法解析，无法核对签章密钥 / missing or unreadable: the sealing key cannot be checked against the CA"
+        ));
+        return;
+    };
+    let issued = crate::esign::ca::verify_issued_by(&der, ca);
+    let key = crate::esign::ca::cert_info(&der).map(|i| crate::crypto::hex(&i.public_key));
+    match (issued, key) {
+        (Ok(()), Ok(k)) if k == key_hex => {
+            r.anchored = true;
+            r.checked.push(format!(
+                "{SEAL_CERT}: 签章密钥由您信任的仲裁委 CA 认证 / the sealing key is certified by the commission CA you trust"
+            ));
+        }
+        (Ok(()), Ok(_)) => r.problems.push(format!(
+            "{SEAL_CERT}: 证书的公钥不是清单的签章密钥 / certifies a different key than the one that sealed the manifest"
+        )),
+        (Err(e), _) => r.problems.push(format!(
+            "{SEAL_CERT}: 不是您信任的 CA 签发的 / not issued by the CA you trust ({e})"
+        )),
+        (_, Err(e)) => r
+            .problems
+            .push(format!("{SEAL_CERT}: 证书无法解析 / unreadable ({e})")),
+    }
 }
 
 pub fn verify_files(files: &mut dyn RecordingFiles) -> Report {

@@ -19,11 +19,17 @@ fn token(c: &Client) -> &str {
 }
 
 fn verify_cli(dir: &Path) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_yunting"))
-        .arg("verify")
-        .arg(dir)
-        .output()
-        .unwrap();
+    verify_cli_with(dir, None)
+}
+
+/// `yunting verify <dir> [--ca <pem>]`.
+fn verify_cli_with(dir: &Path, ca: Option<&Path>) -> (bool, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_yunting"));
+    cmd.arg("verify").arg(dir);
+    if let Some(ca) = ca {
+        cmd.arg("--ca").arg(ca);
+    }
+    let out = cmd.output().unwrap();
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).to_string(),
@@ -76,8 +82,9 @@ async fn a_hearing_is_recorded_sealed_verifiable_and_tampering_is_named() {
     let dir = srv
         .end_hearing_and_wait_for_seal(&chair, &demo, "测试录像")
         .await;
-    let report = verify_dir(&dir);
+    let report = verify_dir(&dir, None);
     assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert!(!report.anchored);
     assert!(
         !dir.join("RECORDING").exists(),
         "a complete seal removes the open marker"
@@ -219,6 +226,43 @@ async fn a_hearing_is_recorded_sealed_verifiable_and_tampering_is_named() {
     std::fs::write(d.join("seg-999999.ytr"), segment::MAGIC).unwrap();
     let (ok, out) = verify_cli(&d);
     assert!(!ok && out.contains("seg-999999.ytr"), "{out}");
+
+    // Anchored to the commission CA, the original passes; a manifest edited and re-signed
+    // with a forger's own key is intact under that key, which is all an unanchored check
+    // can say (it prints the key's fingerprint), and fails once the CA is asked.
+    let mut conn = srv.app.db.pool.acquire().await.unwrap();
+    let commission = yunting::store::commissions::get(&mut conn, 1)
+        .await
+        .unwrap();
+    drop(conn);
+    let ca = yunting::esign::service::commission_ca(&srv.app, &commission).unwrap();
+    let ca_pem = srv.dir.path().join("commission-ca.pem");
+    std::fs::write(&ca_pem, ca.cert_pem()).unwrap();
+    let (ok, out) = verify_cli_with(&dir, Some(&ca_pem));
+    assert!(ok && out.contains("seal-certificate.pem"), "{out}");
+    assert_eq!(verify_dir(&dir, Some(ca.cert_der())).anchored, true);
+    let d = copy("resigned");
+    let forger = ring::signature::EcdsaKeyPair::generate_pkcs8(
+        &ring::signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+        &ring::rand::SystemRandom::new(),
+    )
+    .unwrap();
+    let mut edited: Value =
+        serde_json::from_slice(&std::fs::read(d.join("manifest.json")).unwrap()).unwrap();
+    edited["events"] = json!([]);
+    edited["seal_public_key"] =
+        json!(yunting::recording::manifest::public_key_hex(forger.as_ref()).unwrap());
+    let bytes = serde_json::to_vec_pretty(&edited).unwrap();
+    let sig = yunting::recording::manifest::sign(forger.as_ref(), &bytes).unwrap();
+    std::fs::write(d.join("manifest.json"), &bytes).unwrap();
+    std::fs::write(d.join("manifest.sig"), yunting::crypto::hex(&sig)).unwrap();
+    let (ok, out) = verify_cli(&d);
+    assert!(ok && out.contains("未提供 --ca"), "{out}");
+    let (ok, out) = verify_cli_with(&d, Some(&ca_pem));
+    assert!(
+        !ok && out.contains("FAIL seal-certificate.pem") && out.contains("different key"),
+        "{out}"
+    );
 }
 
 fn free_port() -> u16 {

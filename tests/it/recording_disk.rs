@@ -154,7 +154,7 @@ async fn the_chair_is_warned_before_and_during_a_hearing_when_storage_runs_low()
     let dir = srv
         .end_hearing_and_wait_for_seal(&chair, &demo, "存储测试")
         .await;
-    let report = verify_dir(&dir);
+    let report = verify_dir(&dir, None);
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     let m: Value =
         serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
@@ -289,7 +289,7 @@ async fn a_full_disk_pauses_the_recording_cleanly_and_it_resumes_when_space_retu
         .await;
     // The record verifies: every chained segment intact, no stray segment; the gap is
     // named.
-    let report = verify_dir(&dir);
+    let report = verify_dir(&dir, None);
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     let out = Command::new(env!("CARGO_BIN_EXE_yunting"))
         .arg("verify")

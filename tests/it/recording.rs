@@ -240,7 +240,7 @@ async fn a_hearing_is_recorded_sealed_verifiable_and_tampering_is_named() {
     std::fs::write(&ca_pem, ca.cert_pem()).unwrap();
     let (ok, out) = verify_cli_with(&dir, Some(&ca_pem));
     assert!(ok && out.contains("seal-certificate.pem"), "{out}");
-    assert_eq!(verify_dir(&dir, Some(ca.cert_der())).anchored, true);
+    assert!(verify_dir(&dir, Some(ca.cert_der())).anchored);
     let d = copy("resigned");
     let forger = ring::signature::EcdsaKeyPair::generate_pkcs8(
         &ring::signature::ECDSA_P256_SHA256_ASN1_SIGNING,

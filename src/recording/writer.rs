@@ -1,6 +1,6 @@
 //! The recorder's disk side: one thread that owns every open segment file. The media
-//! loop hands it a buffer of records about once a second per hearing (never a packet at
-//! a time), so a `kill -9` loses at most that last second; the thread rotates segments
+//! loop hands it a buffer of records every 500 ms per hearing (never a packet at
+//! a time), so a `kill -9` loses less than the last second; the thread rotates segments
 //! every 10 s, syncs each closed segment and appends it to the hash chain.
 //!
 //! A full disk (or any write error) never panics and never leaves a broken record: the
@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::{Receiver, Sender, SyncSender};
 use std::time::{Duration, Instant};
 
 pub const SEGMENT_SECONDS: u64 = 10;
@@ -428,8 +428,9 @@ impl HearingFiles {
     }
 }
 
-/// Run the writer until every sender is gone.
-pub fn run(root: PathBuf, rx: Receiver<WriterMsg>) {
+/// Run the writer until every sender is gone. Written chunks' buffers go back through
+/// `spare` (when the media loop has room for them) to be filled again.
+pub fn run(root: PathBuf, rx: Receiver<WriterMsg>, spare: SyncSender<Vec<u8>>) {
     let mon = disk::monitor(&root);
     let mut open: HashMap<i64, HearingFiles> = HashMap::new();
     while let Ok(msg) = rx.recv() {
@@ -461,6 +462,9 @@ pub fn run(root: PathBuf, rx: Receiver<WriterMsg>) {
                 open.entry(hearing)
                     .or_insert_with(|| HearingFiles::new(&root, case, hearing))
                     .chunk(&data, (first_us, last_us), free, &t, &mon);
+                let mut data = data;
+                data.clear();
+                let _ = spare.try_send(data);
             }
             WriterMsg::Close { hearing, done } => {
                 let dir = open.remove(&hearing).map(|mut f| {
@@ -477,11 +481,16 @@ pub fn run(root: PathBuf, rx: Receiver<WriterMsg>) {
     }
 }
 
-pub fn spawn(root: PathBuf) -> Sender<WriterMsg> {
+/// Start the writer thread: its inbox, and the buffers it gives back.
+pub fn spawn(root: PathBuf) -> (Sender<WriterMsg>, Receiver<Vec<u8>>) {
     let (tx, rx) = std::sync::mpsc::channel();
+    // A few spare buffers are enough: the loop hands one over per hearing per 500 ms.
+    let (spare_tx, spare_rx) = std::sync::mpsc::sync_channel(SPARE_BUFFERS);
     std::thread::Builder::new()
         .name("recorder".into())
-        .spawn(move || run(root, rx))
+        .spawn(move || run(root, rx, spare_tx))
         .expect("spawn the recorder thread");
-    tx
+    (tx, spare_rx)
 }
+
+const SPARE_BUFFERS: usize = 16;

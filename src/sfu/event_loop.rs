@@ -65,6 +65,11 @@ pub struct EventLoop {
     pending_srs: HashMap<u64, Vec<(u64, SenderReportRecord)>>,
 }
 
+/// How often each hearing's recorded packets go to the writer thread (which writes them
+/// out at once): with the loop's 250 ms housekeeping tick, a `kill -9` loses at most
+/// about 750 ms of media, within the "at most the last second".
+const RECORDING_HANDOVER: Duration = Duration::from_millis(500);
+
 /// Sender reports kept per participant for tracks not yet opened (a publisher has a few
 /// streams; more SSRCs than this are not media we will record).
 const MAX_PENDING_SRS: usize = 8;
@@ -219,7 +224,7 @@ impl EventLoop {
         }
         self.next_housekeeping = now + Duration::from_millis(250);
         if now >= self.next_recording_flush {
-            self.next_recording_flush = now + Duration::from_secs(1);
+            self.next_recording_flush = now + RECORDING_HANDOVER;
             self.recorders.flush();
         }
         if now >= self.next_quality_report {

@@ -1,6 +1,6 @@
 //! The media loop's side of recording: each hearing's records accumulate in one reusable
 //! buffer (no per-packet allocation, no lock, no I/O), handed to the writer thread about
-//! once a second. Which packets are recorded is `media::routing::Route::recorded`.
+//! every 500 ms. Which packets are recorded is `media::routing::Route::recorded`.
 
 use crate::recording::manifest::TrackInfo;
 use crate::recording::segment::{self, SenderReportRecord};
@@ -8,9 +8,10 @@ use crate::recording::writer::{self, WriterMsg};
 use rtc::rtp::Packet;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::{Receiver, Sender};
 
-/// About a second of a busy hearing's media; the buffer is reused after each hand-over.
+/// About a second of a busy hearing's media; buffers come back from the writer once
+/// written and are filled again.
 const BUFFER_BYTES: usize = 512 * 1024;
 
 struct RoomRec {
@@ -24,15 +25,18 @@ struct RoomRec {
 pub struct Recorders {
     root: PathBuf,
     writer: Option<Sender<WriterMsg>>,
+    /// Buffers the writer has written out, ready to be filled again.
+    spare: Option<Receiver<Vec<u8>>>,
     rooms: HashMap<i64, RoomRec>,
 }
 
 impl Recorders {
     pub fn new(root: Option<PathBuf>) -> Self {
-        let writer = root.clone().map(writer::spawn);
+        let (writer, spare) = root.clone().map(writer::spawn).unzip();
         Self {
             root: root.unwrap_or_default(),
             writer,
+            spare,
             rooms: HashMap::new(),
         }
     }
@@ -105,11 +109,19 @@ impl Recorders {
         }
     }
 
-    fn hand_over(writer: &Sender<WriterMsg>, hearing: i64, room: &mut RoomRec) {
+    fn hand_over(
+        writer: &Sender<WriterMsg>,
+        spare: Option<&Receiver<Vec<u8>>>,
+        hearing: i64,
+        room: &mut RoomRec,
+    ) {
         if room.buf.is_empty() {
             return;
         }
-        let data = std::mem::replace(&mut room.buf, Vec::with_capacity(BUFFER_BYTES));
+        let next = spare
+            .and_then(|s| s.try_recv().ok())
+            .unwrap_or_else(|| Vec::with_capacity(BUFFER_BYTES));
+        let data = std::mem::replace(&mut room.buf, next);
         let _ = writer.send(WriterMsg::Chunk {
             hearing,
             case: room.case,
@@ -119,11 +131,11 @@ impl Recorders {
         });
     }
 
-    /// Hand every hearing's buffered records to the writer (about once a second).
+    /// Hand every hearing's buffered records to the writer (every 500 ms).
     pub fn flush(&mut self) {
         let Some(writer) = &self.writer else { return };
         for (hearing, room) in self.rooms.iter_mut() {
-            Self::hand_over(writer, *hearing, room);
+            Self::hand_over(writer, self.spare.as_ref(), *hearing, room);
         }
     }
 
@@ -134,7 +146,7 @@ impl Recorders {
             return;
         };
         if let Some(mut room) = self.rooms.remove(&hearing) {
-            Self::hand_over(writer, hearing, &mut room);
+            Self::hand_over(writer, self.spare.as_ref(), hearing, &mut room);
         }
         let _ = writer.send(WriterMsg::Close { hearing, done });
     }

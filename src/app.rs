@@ -22,6 +22,8 @@ pub struct AppInner {
     pub sfu: std::sync::OnceLock<crate::sfu::Sfu>,
     /// The live hearing rooms (procedure state).
     pub rooms: crate::hearing::registry::Rooms,
+    /// Sealed recordings waiting for post-processing.
+    pub jobs: crate::recording::jobs::Queue,
 }
 
 impl std::ops::Deref for App {
@@ -46,6 +48,7 @@ impl App {
             dev,
             sfu: std::sync::OnceLock::new(),
             rooms: Default::default(),
+            jobs: Default::default(),
         })))
     }
 }
@@ -89,6 +92,7 @@ impl App {
         .await?;
         if self.sfu.set(sfu).is_ok() {
             crate::hearing::registry::spawn_ticker(self.clone());
+            crate::recording::jobs::start_worker(self.clone());
             crate::recording::jobs::resume(self);
         }
         Ok(())

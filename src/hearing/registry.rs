@@ -321,7 +321,7 @@ async fn seal_recording(app: &App, hearing: i64, sfu: &crate::sfu::Sfu) {
     };
     let (kind, detail) = match crate::recording::seal::seal(app, &dir, hearing, true).await {
         Ok(m) => {
-            crate::recording::jobs::spawn(app.clone(), dir.clone(), hearing);
+            app.jobs.enqueue(dir.clone(), hearing);
             (
                 "recording.sealed",
                 json!({"segments": m.segments.len(), "chain_head": m.chain_head, "tracks": m.tracks.len()}),

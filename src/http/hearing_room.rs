@@ -516,8 +516,19 @@ pub async fn recording_status(
             json!({"ok": r.problems.is_empty() && r.anchored, "anchored": r.anchored,
                    "problems": r.problems})
         });
+        let processing = crate::recording::jobs::state(&dir);
+        // What a clerk wants to know: recording / processing n% / ready / interrupted.
+        let state = match (status, processing.as_deref()) {
+            ("recording", _) => "recording",
+            (_, Some("queued" | "processing")) => "processing",
+            (_, Some("failed")) => "failed",
+            ("sealed", Some("done")) => "ready",
+            (s, _) => s,
+        };
         json!({
             "hearing_id": hearing,
+            "state": state,
+            "percent": crate::recording::jobs::progress(&dir),
             "status": status,
             "segments": chain.len(),
             "bytes": chain.iter().map(|c| c.size).sum::<u64>(),
@@ -525,7 +536,7 @@ pub async fn recording_status(
             "tracks": manifest.as_ref().map(|m| m["tracks"].as_array().map_or(0, |t| t.len())),
             "interruptions": manifest.as_ref().map(|m| m["interruptions"].clone()),
             "verification": verification,
-            "processing": crate::recording::jobs::state(&dir),
+            "processing": processing,
             "storage": storage,
         })
     })

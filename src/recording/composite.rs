@@ -98,6 +98,17 @@ pub fn hearing_file_with(
     out: &Path,
     opts: &CompositeOptions,
 ) -> Result<CompositeReport> {
+    hearing_file_with_progress(recording_dir, out, opts, &mut |_| {})
+}
+
+/// As [`hearing_file_with`], telling `progress` the share of the timeline written
+/// (0.0–1.0) once a second of output.
+pub fn hearing_file_with_progress(
+    recording_dir: &Path,
+    out: &Path,
+    opts: &CompositeOptions,
+    progress: &mut dyn FnMut(f32),
+) -> Result<CompositeReport> {
     let manifest: Manifest = serde_json::from_slice(
         &std::fs::read(recording_dir.join(MANIFEST))
             .with_context(|| format!("{}: no manifest (not sealed)", recording_dir.display()))?,
@@ -147,6 +158,7 @@ pub fn hearing_file_with(
         opts,
         out,
         &mut report,
+        progress,
     );
     if let Err(e) = result {
         let _ = std::fs::remove_file(out);
@@ -489,6 +501,7 @@ fn write(
     opts: &CompositeOptions,
     path: &Path,
     report: &mut CompositeReport,
+    progress: &mut dyn FnMut(f32),
 ) -> Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
@@ -624,6 +637,9 @@ fn write(
     let mut note = |k: String| *errors.entry(k).or_insert(0) += 1;
 
     for n in 0..n_frames {
+        if n % FPS as i64 == 0 {
+            progress(n as f32 / n_frames as f32);
+        }
         let t = first + n * 1_000_000 / FPS as i64;
         // Everything due by this frame (audio is taken a frame ahead) out of the recording.
         let audio_upto = t + 1_000_000 / FPS as i64;

@@ -121,6 +121,16 @@ impl RemuxReport {
 /// Write one file per participant (and codec period) of the recording in `recording_dir`
 /// into `out_dir`.
 pub fn participant_files(recording_dir: &Path, out_dir: &Path) -> Result<RemuxReport> {
+    participant_files_with_progress(recording_dir, out_dir, &mut |_| {})
+}
+
+/// As [`participant_files`], telling `progress` the share done (0.0–1.0) after each
+/// participant.
+pub fn participant_files_with_progress(
+    recording_dir: &Path,
+    out_dir: &Path,
+    progress: &mut dyn FnMut(f32),
+) -> Result<RemuxReport> {
     let mut report = RemuxReport::default();
     let (tracks, segments) = load(recording_dir, &mut report)?;
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
@@ -135,10 +145,12 @@ pub fn participant_files(recording_dir: &Path, out_dir: &Path) -> Result<RemuxRe
         }
     }
     let mut damaged: HashSet<String> = HashSet::new();
-    for pid in order {
+    let total = order.len().max(1) as f32;
+    for (i, pid) in order.into_iter().enumerate() {
         let mine: Vec<&TrackInfo> = tracks.iter().filter(|t| t.participant_id == pid).collect();
         let media = read_tracks(recording_dir, &segments, &mine, &mut report, &mut damaged);
         participant(pid, &mine, media, out_dir, &mut report);
+        progress((i + 1) as f32 / total);
     }
     Ok(report)
 }

@@ -6,8 +6,8 @@
 //! occupied tiles are not black.
 
 use crate::common::media_client::MediaClient;
-use crate::common::{Backend, Client, TestServer};
-use serde_json::{Value, json};
+use crate::common::{Backend, Client, TestServer, ffprobe, num};
+use serde_json::json;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -17,35 +17,6 @@ use yunting::recording::manifest::Manifest;
 
 fn token(c: &Client) -> &str {
     c.token.as_deref().unwrap()
-}
-
-fn probe(path: &Path) -> Value {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_streams",
-            "-show_format",
-            "-show_chapters",
-            "-of",
-            "json",
-        ])
-        .arg(path)
-        .output()
-        .expect("ffprobe is installed (scripts/install-packages.sh test)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn num(v: &Value) -> f64 {
-    v.as_str()
-        .and_then(|s| s.parse().ok())
-        .or_else(|| v.as_f64())
-        .unwrap_or(f64::NAN)
 }
 
 /// The top-level MP4 boxes in file order.
@@ -148,7 +119,7 @@ async fn a_recorded_hearing_becomes_one_composite_mp4() {
     );
 
     // Streams and duration.
-    let p = probe(&out);
+    let p = ffprobe(&out, false);
     let streams = p["streams"].as_array().unwrap();
     // Video, audio, and the chapters' text track (QuickTime chapters, a data stream).
     let count = |t: &str| streams.iter().filter(|s| s["codec_type"] == t).count();
@@ -332,7 +303,7 @@ fn composite_speed_4_participants_640x360() {
         bench::loadavg()
     );
     assert_eq!(report.participants, 4);
-    let p = probe(&out);
+    let p = ffprobe(&out, false);
     let duration = num(&p["format"]["duration"]);
     assert!((duration - span_s).abs() <= 1.0, "{duration} vs {span_s}");
 }

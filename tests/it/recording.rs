@@ -5,7 +5,7 @@
 //! with the interruption marked, and the resumed hearing continues the same record.
 
 use crate::common::media_client::MediaClient;
-use crate::common::{Backend, Client, TestServer, wait_for};
+use crate::common::{Backend, Client, TestServer, ffprobe, num, wait_for};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -350,6 +350,7 @@ async fn kill_9_mid_hearing_seals_what_was_written_and_the_hearing_records_on() 
     let c = MediaClient::join(&base, hearing, &chair).await;
     let k = MediaClient::join(&base, hearing, &clerk).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
+    let killed_at_us = yunting::time::now_ms() as u64 * 1000;
     server.kill().unwrap(); // SIGKILL: no chance to flush or seal
     server.wait().unwrap();
     drop((c, k));
@@ -373,8 +374,13 @@ async fn kill_9_mid_hearing_seals_what_was_written_and_the_hearing_records_on() 
     let before_kill = first["segments"].as_array().unwrap().len();
     assert!(before_kill >= 1);
     let (rtp, _) = count_records(&dir);
-    // At most the last second is lost: ~2 s of 2 participants' media must be there.
     assert!(rtp.values().sum::<u64>() > 100, "{rtp:?}");
+    // At most the last second is lost (the media loop hands its buffer to the writer
+    // every 500 ms, on its 250 ms tick; the writer writes each hand-over out at once).
+    let last_us = first["last_us"].as_u64().unwrap();
+    let lost_ms = killed_at_us.saturating_sub(last_us) / 1000;
+    println!("kill -9: the last {lost_ms} ms before the kill were lost");
+    assert!(lost_ms <= 1_000, "{lost_ms} ms lost before the kill");
     let (ok, out) = verify_cli(&dir);
     assert!(ok, "{out}");
     let rec: Value = reqwest::Client::new()
@@ -387,6 +393,18 @@ async fn kill_9_mid_hearing_seals_what_was_written_and_the_hearing_records_on() 
         .await
         .unwrap();
     assert_eq!(rec["status"], "interrupted", "{rec}");
+    assert_eq!(rec["verification"]["ok"], true, "{rec}");
+
+    // The part before the crash is processed too, and plays: one file per participant
+    // and the composite, as long as that part.
+    let processed = || yunting::recording::jobs::state(&dir).as_deref() == Some("done");
+    assert!(
+        wait_for(Duration::from_secs(120), processed).await,
+        "the interrupted recording was not processed: {:?}",
+        yunting::recording::jobs::state(&dir)
+    );
+    let span_s = (last_us - first["first_us"].as_u64().unwrap()) as f64 / 1e6;
+    plays(&dir, span_s, 2);
     let ev: Value = reqwest::Client::new()
         .get(format!("{base}/api/hearings/{hearing}/events"))
         .bearer_auth(&chair)
@@ -436,6 +454,44 @@ async fn kill_9_mid_hearing_seals_what_was_written_and_the_hearing_records_on() 
     );
     let (ok, out) = verify_cli(&dir);
     assert!(ok, "{out}");
+    // The whole record plays on the wall clock: the composite spans both parts and the
+    // gap between them.
+    assert!(
+        wait_for(Duration::from_secs(120), processed).await,
+        "the final recording was not processed"
+    );
+    let span_s =
+        (last["last_us"].as_u64().unwrap() - last["first_us"].as_u64().unwrap()) as f64 / 1e6;
+    plays(&dir, span_s, 2);
     server.kill().unwrap();
     server.wait().unwrap();
+}
+
+/// The export of a processed recording plays: `participants` per-participant files with
+/// decodable video, and `hearing.mp4` lasting the recording's span (within 1 s).
+fn plays(dir: &Path, span_s: f64, participants: usize) {
+    let export = dir.join("export");
+    let files: Vec<PathBuf> = std::fs::read_dir(&export)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "webm" || x == "mkv"))
+        .collect();
+    assert_eq!(files.len(), participants, "{files:?}");
+    for f in &files {
+        let p = ffprobe(f, true);
+        let video = p["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["codec_type"] == "video")
+            .unwrap_or_else(|| panic!("{}: no video: {p}", f.display()));
+        assert!(num(&video["nb_read_frames"]) > 10.0, "{}: {p}", f.display());
+    }
+    let p = ffprobe(&export.join("hearing.mp4"), false);
+    let d = num(&p["format"]["duration"]);
+    assert!(
+        (d - span_s).abs() <= 1.0,
+        "hearing.mp4 lasts {d} s, the recording {span_s} s"
+    );
 }

@@ -65,6 +65,14 @@ async fn staff_play_and_download_recordings_with_ranges_parties_cannot() {
 
     // The clerk lists the files: one per participant.
     let base = format!("/api/hearings/{hearing}/recording");
+    let (s, status) = clerk.get(&base).await;
+    assert_eq!(s, 200, "{status}");
+    assert_eq!(
+        (status["state"].as_str(), status["percent"].as_u64()),
+        (Some("ready"), Some(100)),
+        "{status}"
+    );
+    assert_eq!(status["verification"]["anchored"], true, "{status}");
     let (s, list) = clerk.get(&format!("{base}/files")).await;
     assert_eq!(s, 200, "{list}");
     assert_eq!(list["processing"], "done");

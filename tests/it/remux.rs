@@ -6,12 +6,10 @@
 //! cut short (as by a crash) still remuxes, with the damage reported.
 
 use crate::common::media_client::MediaClient;
-use crate::common::{Backend, Client, TestServer};
+use crate::common::{Backend, Client, TestServer, ffprobe, num};
 use rtc::shared::marshal::Unmarshal;
-use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 use yunting::media::keyframe::{VideoCodec, starts_keyframe};
 use yunting::recording::manifest::Manifest;
@@ -89,36 +87,6 @@ fn complete_frames(pkts: &[Pkt]) -> u64 {
             by_seq[&hi].marker && (hi - lo + 1) as usize == seqs.len()
         })
         .count() as u64
-}
-
-fn ffprobe(path: &Path) -> Value {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-count_frames",
-            "-show_streams",
-            "-show_format",
-            "-of",
-            "json",
-        ])
-        .arg(path)
-        .output()
-        .expect("ffprobe is installed (scripts/install-packages.sh test)");
-    assert!(
-        out.status.success(),
-        "ffprobe {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn num(v: &Value) -> f64 {
-    v.as_str()
-        .and_then(|s| s.parse().ok())
-        .or_else(|| v.as_f64())
-        .unwrap_or(f64::NAN)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -208,7 +176,7 @@ async fn a_recorded_hearing_becomes_one_playable_webm_per_participant() {
         };
         starts.push(first);
 
-        let probe = ffprobe(&f.path);
+        let probe = ffprobe(&f.path, true);
         let streams = probe["streams"].as_array().unwrap();
         assert_eq!(streams.len(), 2, "{probe}");
         let v = streams
@@ -278,7 +246,7 @@ async fn a_recorded_hearing_becomes_one_playable_webm_per_participant() {
     );
     assert!(!report.files.is_empty(), "{:?}", report.lines());
     for f in &report.files {
-        let probe = ffprobe(&f.path);
+        let probe = ffprobe(&f.path, true);
         assert!(!probe["streams"].as_array().unwrap().is_empty());
     }
 }

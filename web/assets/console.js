@@ -608,14 +608,19 @@ function fmtClock(s) {
   return (hh ? hh + ':' + two(mm) : String(mm)) + ':' + two(ss);
 }
 
-/** recording | processing | sealed | interrupted | unsealed | none */
+/** recording | processing | ready | failed | sealed | interrupted | unsealed | none */
 function recordingState(rec) {
-  if (rec.status === 'recording') return 'recording';
-  if (rec.processing && rec.processing !== 'done') return 'processing';
-  return rec.status || 'none';
+  return rec.state || rec.status || 'none';
 }
 
-const REC_BADGE = { recording: 'in_hearing', processing: 'awaiting_hearing', sealed: 'closed', interrupted: 'inv-revoked' };
+const REC_BADGE = { recording: 'in_hearing', processing: 'awaiting_hearing', ready: 'closed', sealed: 'closed', interrupted: 'inv-revoked', failed: 'inv-revoked' };
+
+function recordingStateText(rec, state) {
+  if (state === 'processing' && rec.percent !== null && rec.percent !== undefined) {
+    return t('rec.state.processing_pct', { pct: rec.percent });
+  }
+  return t('rec.state.' + state);
+}
 
 /** One hearing's recording: its state, and a player once there are files. */
 function recordingPanel(hg) {
@@ -639,7 +644,7 @@ async function loadRecording(box, hg) {
     return;
   }
   const facts = [
-    h('span', { class: 'badge badge-' + (REC_BADGE[state] || 'plain') }, t('rec.state.' + state)),
+    h('span', { class: 'badge badge-' + (REC_BADGE[state] || 'plain'), id: 'rec-state-' + hg.id }, recordingStateText(rec, state)),
     rec.duration_s > 0 ? kv(t('rec.duration'), fmtClock(rec.duration_s)) : null,
     rec.bytes > 0 ? kv(t('rec.size'), fmtBytes(rec.bytes)) : null,
     rec.verification ? h('span', {
@@ -651,13 +656,22 @@ async function loadRecording(box, hg) {
   replace(box, title, line, storageLine(rec, hg));
   if (state === 'recording') return;
 
+  if (state === 'processing') {
+    // Progress while the files are made; the player appears when they are ready.
+    box.appendChild(empty(t('rec.processing_note')));
+    setTimeout(() => {
+      if (box.isConnected) loadRecording(box, hg).catch(() => {});
+    }, 5000);
+    return;
+  }
+
   const [files, chapters] = await Promise.all([
     api('GET', base + '/files'),
     api('GET', base + '/chapters').catch(() => ({ chapters: [] })),
   ]);
   const list = files.files || [];
   if (!list.length) {
-    box.appendChild(empty(state === 'processing' ? t('rec.processing_note') : t('rec.no_files')));
+    box.appendChild(empty(t('rec.no_files')));
     return;
   }
   box.appendChild(recordingPlayer(list, chapters.chapters || []));

@@ -487,3 +487,39 @@ pub async fn wait_for(timeout: std::time::Duration, mut ok: impl FnMut() -> bool
     }
     ok()
 }
+
+/// `ffprobe -show_streams -show_format -show_chapters` (and `-count_frames`) as JSON;
+/// a file ffprobe cannot read fails the test.
+pub fn ffprobe(path: &std::path::Path, count_frames: bool) -> Value {
+    let mut args = vec!["-v", "error"];
+    if count_frames {
+        args.push("-count_frames");
+    }
+    args.extend([
+        "-show_streams",
+        "-show_format",
+        "-show_chapters",
+        "-of",
+        "json",
+    ]);
+    let out = std::process::Command::new("ffprobe")
+        .args(&args)
+        .arg(path)
+        .output()
+        .expect("ffprobe is installed (scripts/install-packages.sh test)");
+    assert!(
+        out.status.success(),
+        "ffprobe {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A number ffprobe prints as a string (or as a number).
+pub fn num(v: &Value) -> f64 {
+    v.as_str()
+        .and_then(|s| s.parse().ok())
+        .or_else(|| v.as_f64())
+        .unwrap_or(f64::NAN)
+}

@@ -480,6 +480,23 @@ impl RoomState {
         Ok(fx)
     }
 
+    /// A participant turns its own microphone or camera off or on. Only the record
+    /// changes here (the media core tells the others): the recording's timeline then says
+    /// why a tile went dark or silent, and that it was the participant's own doing.
+    pub fn self_mute(
+        &self,
+        conn: ConnId,
+        kind: MediaKind,
+        muted: bool,
+    ) -> Result<Vec<Effect>, RoomError> {
+        let key = self.admitted_seat(conn)?;
+        Ok(vec![record(
+            "hearing.self_mute",
+            Some(&key),
+            json!({"kind": kind, "muted": muted}),
+        )])
+    }
+
     /// A party's private message: only the chair and the clerk receive it.
     pub fn help(&mut self, conn: ConnId, text: &str, now: i64) -> Result<Vec<Effect>, RoomError> {
         let seat = self

@@ -216,8 +216,15 @@ async fn session(
                                 if std::mem::take(&mut audio_only) {
                                     sfu.signal(id, ClientMessage::AudioOnly { enabled: true }).await;
                                 }
+                                let self_mute = match &media {
+                                    ClientMessage::Mute { kind, muted } => Some((*kind, *muted)),
+                                    _ => None,
+                                };
                                 sfu.signal(id, media).await;
-                                Ok(())
+                                match self_mute {
+                                    Some((kind, muted)) => decide(&app, hearing, &who, |r| r.self_mute(conn, kind, muted)).await,
+                                    None => Ok(()),
+                                }
                             }
                             // Admitted, the media seat is being set up: the client retries.
                             Some(Ok(None)) => Err(RoomError { code: "not_ready", message: "媒体连接准备中，请稍候 / media not ready yet".into() }),

@@ -395,6 +395,10 @@ fn hearing_event_title(kind: &str, who: &str, detail: &Value) -> (String, String
             with("确认庭审纪律", "Hearing discipline acknowledged")
         }
         "hearing.mute" => with("静音", "Muted by the chair"),
+        "hearing.self_mute" => with(
+            "自行开关麦克风或摄像头",
+            "Own microphone or camera switched",
+        ),
         "hearing.mute_parties" => s("全体当事人静音", "All parties muted"),
         "hearing.remove" => with("责令退出庭审", "Removed from the hearing"),
         "hearing.warn" => with("警告", "Warned"),

@@ -70,7 +70,12 @@ async fn a_hearing_is_recorded_sealed_verifiable_and_tampering_is_named() {
     let _a = MediaClient::join_admitted(&srv.base, hearing, token(&applicant), token(&chair)).await;
     let _r =
         MediaClient::join_admitted(&srv.base, hearing, token(&respondent), token(&chair)).await;
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The applicant turns its microphone off and on: both are on the recording's record.
+    _a.send(json!({"type": "mute", "kind": "audio", "muted": true}));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    _a.send(json!({"type": "mute", "kind": "audio", "muted": false}));
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let (_, stats) = chair.get(&format!("/api/hearings/{hearing}/stats")).await;
     let received: u64 = stats["participants"]
         .as_array()
@@ -109,7 +114,9 @@ async fn a_hearing_is_recorded_sealed_verifiable_and_tampering_is_named() {
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
     assert!(
-        kinds.contains(&"hearing.admit") && kinds.contains(&"hearing.phase"),
+        kinds.contains(&"hearing.admit")
+            && kinds.contains(&"hearing.phase")
+            && kinds.iter().filter(|k| **k == "hearing.self_mute").count() == 2,
         "{kinds:?}"
     );
     // The publishers' RTCP sender reports are recorded too (the A/V sync of

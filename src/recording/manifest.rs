@@ -27,6 +27,17 @@ pub struct TrackInfo {
     pub first_us: u64,
 }
 
+/// What the media server received and recorded of one track, counted on the live path
+/// (independently of the segment files): post-processing must account for every frame.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackCount {
+    pub track: u16,
+    pub packets: u64,
+    /// Video: packets with the RTP marker bit (a frame's last packet); audio: packets
+    /// (one Opus frame each).
+    pub frames: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Interruption {
     /// Time of the last record written before the stop (µs).
@@ -52,6 +63,10 @@ pub struct Manifest {
     pub participants: Vec<Value>,
     pub events: Vec<Value>,
     pub interruptions: Vec<Interruption>,
+    /// Per track, what the media server recorded while it ran (a run cut off by a crash
+    /// leaves no count, so after one these are lower bounds).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub received: Vec<TrackCount>,
     pub seal_public_key: String,
 }
 

@@ -4,7 +4,7 @@
 //! written before the crash is sealed and verifiable even if the hearing never resumes.
 
 use super::chain::GENESIS;
-use super::manifest::{self, FORMAT, Interruption, Manifest, TrackInfo};
+use super::manifest::{self, FORMAT, Interruption, Manifest, TrackCount, TrackInfo};
 use super::segment;
 use super::writer::{self, INTERRUPTIONS_FILE, OPEN_MARKER, TRACKS_FILE};
 use crate::app::App;
@@ -88,6 +88,8 @@ fn write_manifest(
     let segments = writer::read_chain(dir);
     let tracks: Vec<TrackInfo> = writer::read_lines(&dir.join(TRACKS_FILE));
     let interruptions: Vec<Interruption> = writer::read_lines(&dir.join(INTERRUPTIONS_FILE));
+    let runs: Vec<Vec<TrackCount>> = writer::read_lines(&dir.join(writer::COUNTS_FILE));
+    let received = sum_counts(&runs);
     let mut participants: Vec<Value> = Vec::new();
     for t in &tracks {
         if !participants.iter().any(|p| p["seat"] == t.seat.as_str()) {
@@ -111,6 +113,7 @@ fn write_manifest(
         participants,
         events,
         interruptions,
+        received,
         seal_public_key: manifest::public_key_hex(key)?,
     };
     let bytes = serde_json::to_vec_pretty(&m)?;
@@ -123,6 +126,20 @@ fn write_manifest(
         let _ = std::fs::remove_file(dir.join(OPEN_MARKER));
     }
     Ok(m)
+}
+
+/// Each track's counts over every run of the media server that closed cleanly.
+fn sum_counts(runs: &[Vec<TrackCount>]) -> Vec<TrackCount> {
+    let mut by_track: std::collections::BTreeMap<u16, TrackCount> = Default::default();
+    for c in runs.iter().flatten() {
+        let t = by_track.entry(c.track).or_insert(TrackCount {
+            track: c.track,
+            ..Default::default()
+        });
+        t.packets += c.packets;
+        t.frames += c.frames;
+    }
+    by_track.into_values().collect()
 }
 
 /// After a crash: chain the segment files the chain does not list yet (the one being

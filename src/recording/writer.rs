@@ -30,6 +30,8 @@ pub const OPEN_MARKER: &str = "RECORDING";
 pub const CHAIN_FILE: &str = "chain.jsonl";
 pub const TRACKS_FILE: &str = "tracks.jsonl";
 pub const INTERRUPTIONS_FILE: &str = "interruptions.jsonl";
+/// One line per media-server run of the hearing: what it recorded of each track.
+pub const COUNTS_FILE: &str = "counts.jsonl";
 
 pub enum WriterMsg {
     Track {
@@ -45,6 +47,12 @@ pub enum WriterMsg {
         last_us: u64,
     },
     /// Close the current segment; answer when it is on disk and chained.
+    /// What the media loop counted of each track (sent just before `Close`).
+    Counts {
+        hearing: i64,
+        case: i64,
+        counts: Vec<super::manifest::TrackCount>,
+    },
     Close {
         hearing: i64,
         done: tokio::sync::oneshot::Sender<Option<PathBuf>>,
@@ -465,6 +473,15 @@ pub fn run(root: PathBuf, rx: Receiver<WriterMsg>, spare: SyncSender<Vec<u8>>) {
                 let mut data = data;
                 data.clear();
                 let _ = spare.try_send(data);
+            }
+            WriterMsg::Counts {
+                hearing,
+                case,
+                counts,
+            } => {
+                open.entry(hearing)
+                    .or_insert_with(|| HearingFiles::new(&root, case, hearing))
+                    .add_line(COUNTS_FILE, &counts);
             }
             WriterMsg::Close { hearing, done } => {
                 let dir = open.remove(&hearing).map(|mut f| {

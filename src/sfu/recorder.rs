@@ -2,7 +2,7 @@
 //! buffer (no per-packet allocation, no lock, no I/O), handed to the writer thread about
 //! every 500 ms. Which packets are recorded is `media::routing::Route::recorded`.
 
-use crate::recording::manifest::TrackInfo;
+use crate::recording::manifest::{TrackCount, TrackInfo};
 use crate::recording::segment::{self, SenderReportRecord};
 use crate::recording::writer::{self, WriterMsg};
 use rtc::rtp::Packet;
@@ -20,6 +20,10 @@ struct RoomRec {
     first_us: u64,
     last_us: u64,
     next_track: u16,
+    /// What this run recorded of each track (indexed by track index less `first_track`),
+    /// counted here on the live path so post-processing can be held to it.
+    counts: Vec<(bool, TrackCount)>,
+    first_track: u16,
 }
 
 pub struct Recorders {
@@ -52,12 +56,15 @@ impl Recorders {
             let known: Vec<TrackInfo> = writer::read_lines(
                 &writer::hearing_dir(root, case, hearing).join(writer::TRACKS_FILE),
             );
+            let next_track = known.iter().map(|t| t.index + 1).max().unwrap_or(0);
             RoomRec {
                 case,
                 buf: Vec::with_capacity(BUFFER_BYTES),
                 first_us: 0,
                 last_us: 0,
-                next_track: known.iter().map(|t| t.index + 1).max().unwrap_or(0),
+                next_track,
+                counts: Vec::new(),
+                first_track: next_track,
             }
         })
     }
@@ -69,6 +76,13 @@ impl Recorders {
         info.index = room.next_track;
         room.next_track = room.next_track.wrapping_add(1);
         let index = info.index;
+        room.counts.push((
+            info.kind == "video",
+            TrackCount {
+                track: index,
+                ..Default::default()
+            },
+        ));
         let _ = writer.send(WriterMsg::Track {
             hearing,
             case,
@@ -93,6 +107,13 @@ impl Recorders {
         if let Some(room) = self.rooms.get_mut(&hearing) {
             Self::stamp(room, now_us);
             segment::push_rtp(&mut room.buf, track, now_us, pkt);
+            let slot = track.wrapping_sub(room.first_track) as usize;
+            if let Some((video, c)) = room.counts.get_mut(slot) {
+                c.packets += 1;
+                if !*video || pkt.header.marker {
+                    c.frames += 1;
+                }
+            }
         }
     }
 
@@ -147,6 +168,11 @@ impl Recorders {
         };
         if let Some(mut room) = self.rooms.remove(&hearing) {
             Self::hand_over(writer, self.spare.as_ref(), hearing, &mut room);
+            let _ = writer.send(WriterMsg::Counts {
+                hearing,
+                case: room.case,
+                counts: room.counts.iter().map(|(_, c)| *c).collect(),
+            });
         }
         let _ = writer.send(WriterMsg::Close { hearing, done });
     }

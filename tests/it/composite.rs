@@ -709,6 +709,7 @@ mod bench {
                 phase(2 * third, "announce_discipline", "opening", "宣布开庭"),
             ],
             interruptions: Vec::new(),
+            received: Vec::new(),
             seal_public_key: String::new(),
         };
         std::fs::write(

@@ -99,9 +99,10 @@ async fn a_recorded_hearing_becomes_one_playable_webm_per_participant() {
     let c = MediaClient::join(&srv.base, hearing, token(&chair)).await;
     let a = MediaClient::join_admitted(&srv.base, hearing, token(&applicant), token(&chair)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    // A late joiner: its file starts later and is shorter.
+    // A late joiner: its file starts later and is shorter. About 20 s of hearing in all
+    // (the test media: a test pattern with its frame counter, and a tone).
     let r = MediaClient::join_admitted(&srv.base, hearing, token(&respondent), token(&chair)).await;
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    tokio::time::sleep(Duration::from_secs(17)).await;
     let dir = srv
         .end_hearing_and_wait_for_seal(&chair, &demo, "测试转封装")
         .await;
@@ -137,6 +138,7 @@ async fn a_recorded_hearing_becomes_one_playable_webm_per_participant() {
     );
     assert!(report.skipped.is_empty(), "{:?}", report.skipped);
     assert_eq!(report.files.len(), 3, "{:?}", report.lines());
+    assert!(media_s > 19.0, "{media_s} s of hearing");
     assert!(
         report
             .notes
@@ -208,6 +210,36 @@ async fn a_recorded_hearing_becomes_one_playable_webm_per_participant() {
         assert_eq!(f.video.as_ref().unwrap().frames, expected_video_frames);
         let a_frames = num(&a["nb_read_frames"]) as u64;
         assert_eq!(a_frames, audio_packets, "{name}: one Opus frame per packet");
+        // Held to what the media server itself counted as it received and recorded
+        // (not to the segment files): every frame it got is in the file.
+        let live = |t: u16| {
+            m.received
+                .iter()
+                .find(|c| c.track == t)
+                .copied()
+                .unwrap_or_else(|| panic!("no live count for track {t}: {:?}", m.received))
+        };
+        let (lv, la) = (live(video.index), live(audio.index));
+        assert_eq!(
+            v_frames, lv.frames,
+            "{name}: video frames in the file vs frames the server received"
+        );
+        let not_opus = ap.iter().filter(|p| p.not_opus).count() as u64;
+        assert_eq!(
+            a_frames + not_opus,
+            la.frames,
+            "{name}: audio frames in the file (+ {not_opus} not Opus) vs packets the server received"
+        );
+        assert_eq!(
+            la.packets,
+            ap.len() as u64,
+            "{name}: audio packets recorded"
+        );
+        assert_eq!(
+            lv.packets,
+            vp.len() as u64,
+            "{name}: video packets recorded"
+        );
         // Both streams start together (the client starts both at once).
         let (vs, as_) = (num(&v["start_time"]), num(&a["start_time"]));
         assert!(

@@ -20,7 +20,8 @@ use crate::audit::AuditEntry;
 use crate::authz::Principal;
 use crate::db::WriteTx;
 use crate::error::{AppError, AppResult};
-use crate::recording::{jobs, seal, writer};
+use crate::recording::manifest::Manifest;
+use crate::recording::{jobs, layout, seal, writer};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -436,34 +437,20 @@ pub async fn get_file(
 
 // --- chapters -----------------------------------------------------------------------
 
-/// `[{title, phase, offset_s}]` from the manifest's `hearing.phase` events, relative to
-/// the recording's first µs (negative offsets, phases before the first packet, are 0).
-pub fn chapters(manifest: &Value) -> Vec<Value> {
-    let first_us = manifest["first_us"].as_u64().unwrap_or(0) as i64;
-    manifest["events"]
-        .as_array()
-        .map(|events| {
-            events
-                .iter()
-                .filter(|e| e["kind"] == "hearing.phase")
-                .filter_map(|e| {
-                    let at_ms = e["at_ms"].as_i64()?;
-                    let d = &e["detail"];
-                    let title = d["label"]
-                        .as_str()
-                        .or_else(|| d["to"].as_str())
-                        .unwrap_or("")
-                        .to_string();
-                    let offset_us = (at_ms.saturating_mul(1000) - first_us).max(0);
-                    Some(json!({
-                        "title": title,
-                        "phase": d["to"],
-                        "offset_s": (offset_us as f64 / 1e3).round() / 1e3,
-                    }))
-                })
-                .collect()
+/// `[{title, offset_s, end_s}]`: the chapters of `hearing.mp4` (the same computation
+/// over the same wall-clock span), so the player jumps to where each phase begins.
+pub fn chapters(m: &Manifest) -> Vec<Value> {
+    let (first, last) = layout::hearing_span(&m.events, m.first_us, m.last_us);
+    layout::chapters(&m.events, first, last)
+        .into_iter()
+        .map(|c| {
+            json!({
+                "title": c.title,
+                "offset_s": c.start_ms as f64 / 1e3,
+                "end_s": c.end_ms as f64 / 1e3,
+            })
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 /// `GET /api/hearings/{id}/recording/chapters`
@@ -484,7 +471,7 @@ pub async fn list_chapters(
     .await?;
     tx.commit().await?;
     let dir = recording_dir(&app, case_id, hearing);
-    let manifest: Option<Value> = tokio::fs::read(dir.join(seal::MANIFEST))
+    let manifest: Option<Manifest> = tokio::fs::read(dir.join(seal::MANIFEST))
         .await
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok());
@@ -553,15 +540,26 @@ mod tests {
 
     #[test]
     fn chapter_offsets() {
-        let m = json!({"first_us": 10_000_000u64, "events": [
-            {"kind": "hearing.admit", "at_ms": 10_500},
-            {"kind": "hearing.phase", "at_ms": 9_000, "detail": {"label": "开庭", "to": "opening"}},
-            {"kind": "hearing.phase", "at_ms": 12_250, "detail": {"label": "宣布庭审纪律", "to": "announce_discipline"}},
-        ]});
+        let m: Manifest = serde_json::from_value(json!({
+            "format": "yunting-recording/1", "hearing_id": 1, "case_id": 1,
+            "case_numbers": [], "complete": true, "sealed_at_ms": 0,
+            "first_us": 10_000_000u64, "last_us": 20_000_000u64, "segments": [],
+            "chain_head": "", "tracks": [], "participants": [], "interruptions": [],
+            "seal_public_key": "",
+            "events": [
+                {"kind": "hearing.join", "at_ms": 9_500},
+                {"kind": "hearing.admit", "at_ms": 10_500},
+                {"kind": "hearing.phase", "at_ms": 9_000, "detail": {"label": "开庭", "to": "opening"}},
+                {"kind": "hearing.phase", "at_ms": 12_250, "detail": {"label": "宣布庭审纪律", "to": "announce_discipline"}},
+            ]}))
+        .unwrap();
         let c = chapters(&m);
-        assert_eq!(c.len(), 2);
+        assert_eq!(c.len(), 2, "{c:?}");
         assert_eq!(c[0]["offset_s"], 0.0);
+        assert_eq!(c[0]["title"], "开庭");
         assert_eq!(c[1]["title"], "宣布庭审纪律");
-        assert_eq!(c[1]["offset_s"], 2.25);
+        // From the first join (9.5 s), not the first packet (10 s).
+        assert_eq!(c[1]["offset_s"], 2.75);
+        assert_eq!(c[1]["end_s"], 10.5);
     }
 }

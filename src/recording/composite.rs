@@ -121,9 +121,13 @@ pub fn hearing_file_with_progress(
     // a segment at a time, while the file is written.
     let plan = remux::plan(recording_dir)?;
     let remux_report = &plan.report;
+    // The file covers the hearing on the wall clock, from the first join to the end,
+    // with placeholders where nobody was sending yet.
+    let (span_first, span_last) =
+        layout::hearing_span(&manifest.events, manifest.first_us, manifest.last_us);
     let mut report = CompositeReport {
         path: out.to_path_buf(),
-        span_us: manifest.last_us - manifest.first_us,
+        span_us: span_last - span_first,
         notes: remux_report.notes.clone(),
         sync: remux_report.sync.clone(),
         ..Default::default()
@@ -148,7 +152,7 @@ pub fn hearing_file_with_progress(
         people.truncate(layout::MAX_TILES);
     }
     report.participants = people.len();
-    let chapters = layout::chapters(&manifest.events, manifest.first_us, manifest.last_us);
+    let chapters = layout::chapters(&manifest.events, span_first, span_last);
     let result = write(
         &manifest,
         &plan,
@@ -614,8 +618,9 @@ fn write(
     let mut stream = plan.stream();
     let mut queued: u64 = 0;
 
-    let first = m.first_us as i64;
-    let span = (m.last_us - m.first_us) as i64;
+    let (span_first, span_last) = layout::hearing_span(&m.events, m.first_us, m.last_us);
+    let first = span_first as i64;
+    let span = (span_last - span_first) as i64;
     let n_frames = ((span * FPS as i64 + 999_999) / 1_000_000).max(1);
     let total_samples = span * RATE / 1_000_000;
     // The picture is composed in `canvas` (its background outside the tiles is drawn

@@ -118,6 +118,37 @@ pub struct Chapter {
     pub title: String,
 }
 
+/// How far a join may precede the first recorded packet (and the hearing's end follow the
+/// last one) and still bound this sitting: setting up a connection takes a second or two,
+/// while a join long before belongs to an earlier sitting of the same hearing.
+const EDGE_US: u64 = 30_000_000;
+
+/// The hearing on the wall clock, as the composite shows it: from the first participant
+/// joining (when that is shortly before the first recorded packet) to the hearing's end
+/// (when shortly after the last one); otherwise the recorded packets' own span.
+pub fn hearing_span(events: &[Value], first_us: u64, last_us: u64) -> (u64, u64) {
+    let at = |e: &Value| {
+        e["at_ms"]
+            .as_i64()
+            .map(|ms| u64::try_from(ms).unwrap_or(0).saturating_mul(1000))
+    };
+    let start = events
+        .iter()
+        .filter(|e| e["kind"] == "hearing.join")
+        .filter_map(at)
+        .filter(|t| *t < first_us && first_us - *t <= EDGE_US)
+        .min()
+        .unwrap_or(first_us);
+    let end = events
+        .iter()
+        .filter(|e| e["kind"] == "hearing.ended")
+        .filter_map(at)
+        .filter(|t| *t > last_us && *t - last_us <= EDGE_US)
+        .max()
+        .unwrap_or(last_us);
+    (start, end)
+}
+
 /// Chapters from the manifest's `hearing.phase` events (titled with `detail.label`) over
 /// a file covering wall-clock [first_us, last_us). The time before the first phase event
 /// is a chapter titled with the phase it left (`detail.from`). Changes at or after the
@@ -326,5 +357,30 @@ mod tests {
             (0, 10_000, "宣布开庭")
         );
         assert!(chapters(&[], first_us, last_us).is_empty());
+    }
+
+    #[test]
+    fn the_span_runs_from_the_first_join_to_the_end_of_the_hearing() {
+        let ev = |kind: &str, at_ms: i64| json!({"kind": kind, "at_ms": at_ms});
+        let (first, last) = (100_000_000u64, 160_000_000u64);
+        // Joined 1.5 s before the first packet, ended 0.8 s after the last.
+        let events = [
+            ev("hearing.device_check", 10_000),
+            ev("hearing.join", 98_500),
+            ev("hearing.join", 99_700),
+            ev("hearing.phase", 120_000),
+            ev("hearing.ended", 160_800),
+        ];
+        assert_eq!(
+            hearing_span(&events, first, last),
+            (98_500_000, 160_800_000)
+        );
+        // A join of an earlier sitting (an hour before) and no end: the packets' span.
+        let events = [
+            ev("hearing.join", 96_400 - 3_600_000),
+            ev("hearing.join", 200_000),
+        ];
+        assert_eq!(hearing_span(&events, first, last), (first, last));
+        assert_eq!(hearing_span(&[], first, last), (first, last));
     }
 }

@@ -64,6 +64,9 @@ async fn a_recorded_hearing_becomes_one_composite_mp4() {
     let chair = srv.staff(&demo, "arbitrator").await;
     let applicant = srv.ready_party(&demo, "applicant", hearing).await;
     let respondent = srv.ready_party(&demo, "respondent", hearing).await;
+    // The hearing's wall clock, as the test sees it: from the chair opening the room to
+    // the end.
+    let opened_ms = yunting::time::now_ms();
     let c = MediaClient::join(&srv.base, hearing, token(&chair)).await;
     let a = MediaClient::join_admitted(&srv.base, hearing, token(&applicant), token(&chair)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -84,6 +87,7 @@ async fn a_recorded_hearing_becomes_one_composite_mp4() {
         .await;
     assert_eq!(s, 200, "{b}");
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let ended_ms = yunting::time::now_ms();
     let dir = srv
         .end_hearing_and_wait_for_seal(&chair, &demo, "测试合成")
         .await;
@@ -91,7 +95,14 @@ async fn a_recorded_hearing_becomes_one_composite_mp4() {
     let m: Manifest =
         serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(m.tracks.len(), 6);
-    let span_s = (m.last_us - m.first_us) as f64 / 1e6;
+    let span_s = (ended_ms - opened_ms) as f64 / 1e3;
+    let (first_us, last_us) = layout::hearing_span(&m.events, m.first_us, m.last_us);
+    println!(
+        "hearing {span_s:.2} s by the test's clock; packets {:.2} s; composite span {:.2} s",
+        (m.last_us - m.first_us) as f64 / 1e6,
+        (last_us - first_us) as f64 / 1e6
+    );
+    let file_s = (last_us - first_us) as f64 / 1e6;
 
     let out = srv.dir.path().join("composite").join("hearing.mp4");
     let started = Instant::now();
@@ -152,16 +163,16 @@ async fn a_recorded_hearing_becomes_one_composite_mp4() {
         .filter(|e| e["kind"] == "hearing.phase")
         .map(|e| {
             (
-                (e["at_ms"].as_i64().unwrap() * 1000 - m.first_us as i64) as f64 / 1e6,
+                (e["at_ms"].as_i64().unwrap() * 1000 - first_us as i64) as f64 / 1e6,
                 e["detail"]["label"].as_str().unwrap().to_string(),
             )
         })
         .collect();
     let moved: Vec<&(f64, String)> = phases
         .iter()
-        .filter(|(at, _)| *at > 0.0 && *at < span_s - 0.2)
+        .filter(|(at, _)| *at > 0.0 && *at < file_s - 0.2)
         .collect();
-    assert!(moved.len() >= 2, "{phases:?} (span {span_s} s)");
+    assert!(moved.len() >= 2, "{phases:?} (span {file_s} s)");
     let chapters: Vec<(f64, f64, String)> = p["chapters"]
         .as_array()
         .unwrap()
@@ -177,7 +188,7 @@ async fn a_recorded_hearing_becomes_one_composite_mp4() {
     println!("chapters: {chapters:?}");
     assert_eq!(
         chapters,
-        layout::chapters(&m.events, m.first_us, m.last_us)
+        layout::chapters(&m.events, first_us, last_us)
             .iter()
             .map(|c| (
                 c.start_ms as f64 / 1e3,
@@ -195,7 +206,7 @@ async fn a_recorded_hearing_becomes_one_composite_mp4() {
         );
     }
     assert_eq!(chapters[0].0, 0.0);
-    assert!((chapters.last().unwrap().1 - span_s).abs() < 0.05);
+    assert!((chapters.last().unwrap().1 - file_s).abs() < 0.05);
 
     // Plays from the start: moov before mdat.
     let boxes = top_boxes(&out);
@@ -203,10 +214,11 @@ async fn a_recorded_hearing_becomes_one_composite_mp4() {
     let mdat = boxes.iter().position(|b| b == "mdat").expect("mdat");
     assert!(moov < mdat, "{boxes:?}");
 
-    // A frame at ~4 s: all three participants are in (the third from ~2 s): each
-    // occupied tile shows a picture (the test pattern), not black; the empty fourth tile
-    // is dark.
-    let y = gray_frame(&out, 4.0);
+    // A frame 2 s before the end: all three participants are in (the third joined ~5 s
+    // earlier): each occupied tile shows a picture (the test pattern), not black; the
+    // empty fourth tile is dark.
+    let at = file_s - 2.0;
+    let y = gray_frame(&out, at);
     assert_eq!(y.len(), (WIDTH * HEIGHT) as usize);
     let tiles = layout::tiles(4, WIDTH, HEIGHT);
     let mean = |r: &layout::Rect| {
@@ -219,7 +231,7 @@ async fn a_recorded_hearing_becomes_one_composite_mp4() {
         sum as f64 / (r.w * r.h) as f64
     };
     let means: Vec<f64> = tiles.iter().map(mean).collect();
-    println!("mean luma per tile at 4 s: {means:?}");
+    println!("mean luma per tile at {at:.1} s: {means:?}");
     for (i, m) in means.iter().take(3).enumerate() {
         assert!(*m > 50.0, "tile {i} looks black: {means:?}");
     }

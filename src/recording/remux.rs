@@ -67,9 +67,13 @@ pub struct OutputFile {
 #[derive(Debug, Clone)]
 pub struct StreamSummary {
     pub codec: &'static str,
+    /// Frames as received (not counting `filled`).
     pub frames: u64,
     /// Frames lost to missing packets (or unparseable).
     pub dropped: u64,
+    /// Audio: 20 ms silence frames written into gaps (a reconnect, loss), so the file
+    /// keeps to the wall clock without re-encoding.
+    pub filled: u64,
     pub width: u32,
     pub height: u32,
 }
@@ -83,6 +87,11 @@ impl RemuxReport {
                 s.as_ref().map_or("-".to_string(), |s| {
                     if s.width > 0 {
                         format!("{} {}x{} {} frames", s.codec, s.width, s.height, s.frames)
+                    } else if s.filled > 0 {
+                        format!(
+                            "{} {} frames + {} of silence in gaps",
+                            s.codec, s.frames, s.filled
+                        )
                     } else {
                         format!("{} {} frames", s.codec, s.frames)
                     }
@@ -1245,13 +1254,35 @@ fn write_period(
         let to_ticks = |us: i64| (us as i128 * den as i128 / (num as i128 * 1_000_000)) as i64;
         let mut prev = -1i64;
         let start = pending.len();
+        // Audio: where the previous frame ended (µs of wall clock), to fill gaps.
+        let mut audio_end: Option<i64> = None;
+        let mut filled = 0u64;
+        let silence_ticks = to_ticks(SILENCE_US);
         for f in frames.iter() {
+            if !is_video && let Some(end) = audio_end {
+                let mut at = end;
+                while f.wall - at > GAP_FILL_US {
+                    let ticks = to_ticks((at - t0).max(0)).max(prev + 1);
+                    prev = ticks;
+                    pending.push(Pending {
+                        stream: idx,
+                        ticks,
+                        duration: silence_ticks,
+                        key: true,
+                        data: &OPUS_SILENCE,
+                    });
+                    filled += 1;
+                    at += SILENCE_US;
+                }
+            }
             let ticks = to_ticks((f.wall - t0).max(0)).max(prev + 1);
             prev = ticks;
             let duration = if is_video {
                 0
             } else {
-                opus_samples(&f.frame.data).map_or(0, |n| to_ticks(n as i64 * 1_000_000 / 48_000))
+                let us = opus_samples(&f.frame.data).map_or(0, |n| n as i64 * 1_000_000 / 48_000);
+                audio_end = Some(f.wall + us);
+                to_ticks(us)
             };
             pending.push(Pending {
                 stream: idx,
@@ -1282,6 +1313,7 @@ fn write_period(
                 codec: codec_name(c),
                 frames: n,
                 dropped: v_dropped,
+                filled: 0,
                 width: s.width,
                 height: s.height,
             });
@@ -1290,6 +1322,7 @@ fn write_period(
                 codec: "opus",
                 frames: n,
                 dropped: a_dropped,
+                filled,
                 width: 0,
                 height: 0,
             });
@@ -1335,6 +1368,13 @@ fn write_period(
         audio: summaries.1,
     }))
 }
+
+/// One 20 ms Opus frame of silence (CELT-only, fullband, mono: TOC 0xF8, then an empty
+/// frame), written into audio gaps; decoders play it as silence in a stereo stream too.
+const OPUS_SILENCE: [u8; 3] = [0xF8, 0xFF, 0xFE];
+const SILENCE_US: i64 = 20_000;
+/// Audio gaps longer than this are filled (shorter ones are jitter, left as they are).
+const GAP_FILL_US: i64 = 60_000;
 
 /// An `OpusHead` (RFC 7845 §5.1) for Matroska's CodecPrivate.
 fn opus_head(channels: u8) -> Vec<u8> {
@@ -1632,5 +1672,61 @@ mod tests {
         // The second file starts where the codec changed.
         let d = h264.start_us as i64 - vp8.start_us as i64;
         assert!((d - 3_000_000).abs() < 50_000, "{d}");
+    }
+
+    /// A participant whose audio stops for a second (a reconnect): the file's audio is
+    /// filled with 20 ms silence frames, so its timeline stays on the wall clock.
+    #[test]
+    fn an_audio_gap_is_filled_with_silence() {
+        assert_eq!(opus_samples(&OPUS_SILENCE), Some(960));
+        let tmp = tempfile::tempdir().unwrap();
+        let rec = tmp.path().join("rec");
+        std::fs::create_dir_all(&rec).unwrap();
+        writer::append_line(
+            &rec.join(TRACKS_FILE),
+            &track(0, "p1", "王五", "audio/opus", 31),
+        )
+        .unwrap();
+        let mut seg = MAGIC.to_vec();
+        let mut n = 0u32;
+        for i in 0..150u32 {
+            // 0–1 s, then nothing until 2 s, then to 3 s.
+            if (50..100).contains(&i) {
+                continue;
+            }
+            let at = T0 + i as u64 * 20_000;
+            assert!(push_rtp(
+                &mut seg,
+                0,
+                at,
+                &rtp(31, n as u16, i * 960, true, vec![0xfc, 0xff, 0xfe])
+            ));
+            n += 1;
+        }
+        std::fs::write(rec.join("seg-000001.ytr"), &seg).unwrap();
+        let r = participant_files(&rec, &tmp.path().join("out")).unwrap();
+        let a = r.files[0].audio.as_ref().unwrap();
+        assert_eq!(a.frames, 100, "{:?}", r.lines());
+        // The 1 s gap less the 60 ms left as jitter: 47 frames of 20 ms.
+        assert_eq!(a.filled, 47, "{:?}", r.lines());
+        let out = std::process::Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-count_frames",
+                "-show_streams",
+                "-of",
+                "json",
+            ])
+            .arg(&r.files[0].path)
+            .output()
+            .expect("ffprobe");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let frames: u64 = v["streams"][0]["nb_read_frames"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(frames, 147);
     }
 }

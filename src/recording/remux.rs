@@ -300,7 +300,7 @@ fn note_damage(
         && damaged.insert(name.to_string())
     {
         report.notes.push(format!(
-            "{name}: damaged ({err:?}); the {records} records before it are used"
+            "{name}: damaged ({err:?}); the {records} readable records are used"
         ));
     }
 }
@@ -743,7 +743,7 @@ fn read_tracks(
             && damaged.insert(name.clone())
         {
             report.notes.push(format!(
-                "{name}: damaged ({err:?}); the {} records before it are used",
+                "{name}: damaged ({err:?}); the {} readable records are used",
                 records.len()
             ));
         }

@@ -12,7 +12,8 @@ use crate::audit::{self, AuditEntry};
 use crate::error::AppResult;
 use anyhow::{Context, Result};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{Any, AnyPool, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool};
 use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,16 +88,27 @@ impl Db {
 
     /// Begin a write transaction holding the audit chain's head.
     pub async fn write(&self) -> AppResult<WriteTx> {
-        let mut tx = self.pool.begin().await?;
+        let mut conn = self.pool.acquire().await?;
+        // SQLite: take the write lock at once (a deferred transaction that reads first
+        // can fail to upgrade later).
+        let begin = match self.backend {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        };
+        sqlx::query(begin).execute(&mut *conn).await?;
+        let mut tx = WriteTx {
+            conn: Some(conn),
+            seq: 0,
+            head: String::new(),
+            committed: false,
+        };
         let (seq, hash): (i64, String) =
             sqlx::query_as("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
-                .fetch_one(&mut *tx)
+                .fetch_one(tx.conn())
                 .await?;
-        Ok(WriteTx {
-            tx,
-            seq,
-            head: hash,
-        })
+        tx.seq = seq;
+        tx.head = hash;
+        Ok(tx)
     }
 }
 
@@ -119,10 +131,44 @@ fn ensure_sqlite_parent_dir(url: &str) -> Result<()> {
 
 /// A write transaction that appends to the audit chain as it goes. Dropping it without
 /// [`WriteTx::commit`] rolls back the changes and the audit entries together.
+///
+/// The transaction is driven with plain `BEGIN`/`COMMIT`/`ROLLBACK` on a pooled
+/// connection rather than sqlx's transaction manager: when a statement fails with
+/// SQLITE_FULL (a full disk) SQLite may roll the whole transaction back by itself, and
+/// sqlx's bookkeeping then no longer matched the connection's real state: the next user
+/// of that connection ran outside any transaction or inside a stale one, and an audit
+/// head was once committed without the entries it counted. Here a transaction that does
+/// not commit is rolled back, and a connection whose rollback fails is closed, never
+/// reused.
 pub struct WriteTx {
-    pub tx: Transaction<'static, Any>,
+    conn: Option<PoolConnection<Any>>,
     seq: i64,
     head: String,
+    committed: bool,
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        if self.committed {
+            return;
+        }
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    // An error here means the transaction was already gone (rolled back by
+                    // the database after a failure) or the connection is broken: either
+                    // way its state is not worth trusting.
+                    if sqlx::query("ROLLBACK").execute(&mut *conn).await.is_err() {
+                        conn.close_on_drop();
+                    }
+                });
+            }
+            Err(_) => conn.close_on_drop(),
+        }
+    }
 }
 
 impl WriteTx {
@@ -155,7 +201,11 @@ impl WriteTx {
             .bind(entry.ip.as_deref())
             .bind(&self.head)
             .bind(&hash)
-            .execute(&mut *self.tx)
+            .execute(
+                self.conn
+                    .as_deref_mut()
+                    .expect("the connection is only taken when the transaction ends"),
+            )
             .await?;
         self.seq = seq;
         self.head = hash;
@@ -164,29 +214,35 @@ impl WriteTx {
 
     /// The connection inside the transaction, for reads and writes alike.
     pub fn conn(&mut self) -> &mut sqlx::AnyConnection {
-        &mut self.tx
+        self.conn
+            .as_mut()
+            .expect("the connection is only taken when the transaction ends")
     }
 
     pub async fn commit(mut self) -> AppResult<()> {
+        let (seq, head) = (self.seq, std::mem::take(&mut self.head));
         sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-            .bind(self.seq)
-            .bind(&self.head)
-            .execute(&mut *self.tx)
+            .bind(seq)
+            .bind(head)
+            .execute(self.conn())
             .await?;
-        self.tx.commit().await?;
+        sqlx::query("COMMIT").execute(self.conn()).await?;
+        self.committed = true;
         Ok(())
     }
 }
 
 impl std::ops::Deref for WriteTx {
-    type Target = Transaction<'static, Any>;
+    type Target = sqlx::AnyConnection;
     fn deref(&self) -> &Self::Target {
-        &self.tx
+        self.conn
+            .as_ref()
+            .expect("the connection is only taken when the transaction ends")
     }
 }
 
 impl std::ops::DerefMut for WriteTx {
     fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.tx
+        self.conn()
     }
 }

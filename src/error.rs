@@ -90,6 +90,18 @@ impl From<sqlx::Error> for AppError {
             if db.is_unique_violation() {
                 return AppError::conflict("conflict", "记录已存在 / this record already exists");
             }
+            // SQLITE_FULL (13) and PostgreSQL's disk_full (53100): the transaction was
+            // rolled back whole; say what is wrong instead of a bare internal error.
+            if matches!(db.code().as_deref(), Some("13" | "53100"))
+                || db.message().contains("database or disk is full")
+            {
+                tracing::error!(error = %e, "database storage full");
+                return AppError::new(
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    "storage_full",
+                    "服务器存储空间已满，本次操作未保存，请联系管理员 / the server's storage is full; nothing was saved, tell the administrator",
+                );
+            }
             if db.is_foreign_key_violation() {
                 return AppError::invalid(
                     "invalid_reference",

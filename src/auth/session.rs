@@ -8,14 +8,13 @@ use crate::db::Db;
 use crate::domain::roles::{InviteeRole, StaffRole};
 use crate::error::AppResult;
 use crate::time::{HOUR_MS, now_ms};
-use sqlx::{Any, Transaction};
 
 pub const COOKIE: &str = "yt_session";
 pub const STAFF_TTL_MS: i64 = 12 * HOUR_MS;
 pub const PARTY_TTL_MS: i64 = 12 * HOUR_MS;
 
 pub async fn create(
-    tx: &mut Transaction<'static, Any>,
+    conn: &mut sqlx::AnyConnection,
     kind: &str,
     user_id: Option<i64>,
     invitation_id: Option<i64>,
@@ -30,7 +29,7 @@ pub async fn create(
         .bind(invitation_id)
         .bind(now)
         .bind(now + ttl_ms)
-        .execute(&mut **tx)
+        .execute(conn)
         .await?;
     Ok(token)
 }

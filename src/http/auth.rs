@@ -92,8 +92,7 @@ pub async fn login(
         .bind(uid)
         .execute(tx.conn())
         .await?;
-    let token =
-        session::create(&mut tx.tx, "staff", Some(uid), None, session::STAFF_TTL_MS).await?;
+    let token = session::create(tx.conn(), "staff", Some(uid), None, session::STAFF_TTL_MS).await?;
     tx.audit(AuditEntry {
         commission_id: Some(commission_id),
         case_id: None,

@@ -333,7 +333,7 @@ pub async fn verify_code(
 ) -> AppResult<String> {
     let (mut tx, inv, now) = check_code(app, inv, commission_id, code, meta).await?;
     let ttl = (inv.expires_at - now).min(session::PARTY_TTL_MS);
-    let token = session::create(&mut tx.tx, "party", None, Some(inv.id), ttl).await?;
+    let token = session::create(tx.conn(), "party", None, Some(inv.id), ttl).await?;
     tx.audit(
         entry(&inv, commission_id, "identity.verified", meta)
             .detail(json!({"method": "otp", "user_agent": meta.user_agent})),

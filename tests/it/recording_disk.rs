@@ -29,6 +29,9 @@ async fn storage_notice(c: &mut MediaClient, kind: &str, timeout: Duration) -> V
         if v["type"] == "recording_storage" && v["notice"]["kind"] == kind {
             return v["notice"].clone();
         }
+        if v["type"] == "recording_storage" {
+            println!("storage notice (waiting for {kind}): {}", v["notice"]);
+        }
     }
 }
 
@@ -361,4 +364,121 @@ async fn a_full_disk_pauses_the_recording_cleanly_and_it_resumes_when_space_retu
     c.close().await;
     a.close().await;
     drop(disk);
+}
+
+/// The whole data directory (SQLite database, keys, recordings) on one small disk that
+/// fills during a hearing: writes are refused with `storage_full` (nothing half-written),
+/// the server and the hearing's media carry on, and once space returns the database is
+/// intact (SQLite's integrity check, the audit chain) and takes writes again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_full_disk_under_the_database_is_refused_cleanly_and_corrupts_nothing() {
+    let mount = tempfile::tempdir().unwrap();
+    let disk = match Tmpfs::mount(mount.path(), "24m") {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("SKIPPED: cannot mount a tmpfs for the disk-full test (needs root): {e}");
+            return;
+        }
+    };
+    let data = disk.0.join("data");
+    let db = format!("sqlite://{}?mode=rwc", data.join("yunting.db").display());
+    let recordings = data.join("recordings").display().to_string();
+    let env = [
+        ("YUNTING_DATA_DIR", data.to_str().unwrap()),
+        ("YUNTING_DATABASE_URL", db.as_str()),
+        ("YUNTING_RECORDINGS_DIR", recordings.as_str()),
+        ("YUNTING_RECORDING_STOP_FREE_MB", "0"),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, *v)).collect();
+    let (srv, demo) = TestServer::with_media(Backend::Sqlite, &env).await.unwrap();
+    let hearing = demo["hearing"]["id"].as_i64().unwrap();
+    let clerk = srv.staff(&demo, "clerk").await;
+    let chair = srv.staff(&demo, "arbitrator").await;
+    let mut c = MediaClient::join(&srv.base, hearing, token(&chair)).await;
+    let applicant = srv.ready_party(&demo, "applicant", hearing).await;
+    let a = MediaClient::join_admitted(&srv.base, hearing, token(&applicant), token(&chair)).await;
+
+    let (s, before) = clerk.get("/api/cases").await;
+    assert_eq!(s, 200, "{before}");
+    // Fill the disk to the last byte.
+    let filler = disk.0.join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let block = vec![7u8; 64 * 1024];
+        while f.write_all(&block).is_ok() {}
+        while f.write_all(&[7u8]).is_ok() {}
+        let _ = f.sync_all();
+    }
+    storage_notice(&mut c, "paused", Duration::from_secs(40)).await;
+
+    // A write that needs space: refused with a clear error. (Reading a case is refused
+    // too: every read is written to the audit trail first.)
+
+    let mut refused = None;
+    let mut created = 0;
+    // (SQLite first fills the room its files already have: keep writing until it runs out.)
+    for i in 0..5_000 {
+        let (s, b) = clerk
+            .post(
+                "/api/cases",
+                serde_json::json!({"cause": format!("工资{i}{}", "案由".repeat(30)), "procedure": "ordinary"}),
+            )
+            .await;
+        if s != 201 {
+            refused = Some((s, b));
+            break;
+        }
+        created += 1;
+    }
+    let (s, b) = refused.expect("a write on a full disk was refused");
+    assert_eq!(s, 507, "{b}");
+    assert_eq!(b["error"]["code"], "storage_full", "{b}");
+    let (s, _) = srv.client().get("/healthz").await;
+    assert_eq!(s, 200);
+    // Media keeps flowing to the others.
+    let before_v = a.received_from(&c.participant_id).video_packets;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(a.received_from(&c.participant_id).video_packets > before_v + 20);
+
+    // Space returns: writes go through; nothing was half-written and the chain holds.
+    std::fs::remove_file(&filler).unwrap();
+    let (s, b) = clerk
+        .post(
+            "/api/cases",
+            serde_json::json!({"cause": "加班费", "procedure": "ordinary"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let (s, after) = clerk.get("/api/cases").await;
+    assert_eq!(s, 200, "{after}");
+    assert_eq!(
+        after["total"].as_i64().unwrap(),
+        before["total"].as_i64().unwrap() + created + 1,
+        "only the cases whose creation answered 201 exist"
+    );
+    let mut conn = srv.app.db.pool.acquire().await.unwrap();
+    let (check,): (String,) = sqlx::query_as("PRAGMA integrity_check")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(check, "ok");
+    drop(conn);
+    let (n, problems) = yunting::audit::verify_database(&srv.app.db).await.unwrap();
+    if !problems.is_empty() {
+        let rows: Vec<(i64, String, String)> =
+            sqlx::query_as("SELECT seq, action, actor FROM audit_log ORDER BY seq DESC LIMIT 8")
+                .fetch_all(&srv.app.db.pool)
+                .await
+                .unwrap();
+        println!("audit tail: {rows:?}");
+    }
+    assert!(problems.is_empty(), "{problems:?}");
+    assert!(n > 10);
+    let dir = srv
+        .end_hearing_and_wait_for_seal(&chair, &demo, "磁盘满测试")
+        .await;
+    let report = verify_dir(&dir, None);
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    drop((c, a));
 }

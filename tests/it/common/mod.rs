@@ -75,7 +75,12 @@ impl TestServer {
         };
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let mut env: Vec<(String, String)> = vec![
+        // The configuration takes the first value of a name: the test's own come first.
+        let mut env: Vec<(String, String)> = extra_env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        env.extend([
             ("YUNTING_DATA_DIR".into(), dir.path().display().to_string()),
             ("YUNTING_DATABASE_URL".into(), db_url.clone()),
             ("YUNTING_PUBLIC_URL".into(), base.clone()),
@@ -83,12 +88,7 @@ impl TestServer {
                 "YUNTING_RECORDINGS_DIR".into(),
                 dir.path().join("recordings").display().to_string(),
             ),
-        ];
-        env.extend(
-            extra_env
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string())),
-        );
+        ]);
         let config = Config::from_parts(None, &env).unwrap();
         let app = App::open(config, true).await.expect("open app");
         let (tx, rx) = oneshot::channel::<()>();
@@ -224,9 +224,9 @@ impl TestServer {
             .await;
         assert_eq!(s, StatusCode::OK, "{b}");
         let dir = self
-            .dir
-            .path()
-            .join("recordings")
+            .app
+            .config
+            .recordings_dir
             .join(demo["case"]["id"].to_string())
             .join(hearing.to_string());
         assert!(

@@ -17,6 +17,63 @@ pub fn starts_keyframe(codec: VideoCodec, payload: &[u8]) -> bool {
     }
 }
 
+/// The picture height a keyframe's first packet states (VP8 frame header; H.264 SPS),
+/// read from header bytes only: a simulcast layer's real size, for choosing layers.
+pub fn keyframe_height(codec: VideoCodec, payload: &[u8]) -> Option<u16> {
+    let (_, h) = match codec {
+        VideoCodec::Vp8 => {
+            let at = vp8_frame_start(payload)?;
+            crate::recording::depacketize::vp8_dimensions(payload.get(at..)?)?
+        }
+        VideoCodec::H264 => {
+            h264_sps(payload).and_then(crate::recording::depacketize::h264_sps_dimensions)?
+        }
+    };
+    u16::try_from(h).ok().filter(|h| *h > 0)
+}
+
+/// Where the VP8 frame header starts after the payload descriptor (RFC 7741 §4.2).
+fn vp8_frame_start(p: &[u8]) -> Option<usize> {
+    let first = *p.first()?;
+    let mut i = 1;
+    if first & 0x80 != 0 {
+        let x = *p.get(1)?;
+        i = 2;
+        if x & 0x80 != 0 {
+            let pid = *p.get(i)?;
+            i += if pid & 0x80 != 0 { 2 } else { 1 };
+        }
+        if x & 0x40 != 0 {
+            i += 1;
+        }
+        if x & 0x30 != 0 {
+            i += 1;
+        }
+    }
+    Some(i)
+}
+
+/// The SPS a packet carries, alone or aggregated (STAP-A).
+fn h264_sps(p: &[u8]) -> Option<&[u8]> {
+    let hdr = *p.first()?;
+    match hdr & 0x1f {
+        NAL_SPS => Some(p),
+        NAL_STAP_A => {
+            let mut i = 1;
+            while i + 2 < p.len() {
+                let size = u16::from_be_bytes([p[i], p[i + 1]]) as usize;
+                let nal = p.get(i + 2..i + 2 + size)?;
+                if size > 0 && nal[0] & 0x1f == NAL_SPS {
+                    return Some(nal);
+                }
+                i += 2 + size;
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
 /// RFC 7741: skip the payload descriptor; the frame is a keyframe when this is the start
 /// of partition 0 and the VP8 frame header's inverse-keyframe bit is clear.
 fn vp8_keyframe(p: &[u8]) -> bool {
@@ -180,5 +237,30 @@ mod tests {
         assert!(!t.request(1_499));
         assert!(t.request(1_500));
         assert!(!t.request(1_600));
+    }
+
+    #[test]
+    fn keyframe_heights_come_from_the_frame_header_and_the_sps() {
+        // VP8: descriptor (start of partition 0, extended with a 2-byte picture id),
+        // frame tag (keyframe), start code, 640×360.
+        let vp8 = [
+            0x90, 0x80, 0x80, 0x01, 0x50, 0x00, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01,
+        ];
+        assert!(starts_keyframe(VideoCodec::Vp8, &vp8));
+        assert_eq!(keyframe_height(VideoCodec::Vp8, &vp8), Some(360));
+        // H.264: a STAP-A with a 320×180 baseline SPS and a PPS.
+        let sps = [
+            0x67, 0x42, 0xc0, 0x0d, 0xd9, 0x01, 0x41, 0x9f, 0x9f, 0x01, 0x10, 0x00, 0x00, 0x03,
+            0x00, 0x10, 0x00, 0x00, 0x03, 0x03, 0xc0, 0xf1, 0x42, 0xa4, 0x80,
+        ];
+        let pps = [0x68, 0xce, 0x3c, 0x80];
+        let mut stap = vec![0x78];
+        for nal in [&sps[..], &pps[..]] {
+            stap.extend_from_slice(&(nal.len() as u16).to_be_bytes());
+            stap.extend_from_slice(nal);
+        }
+        assert_eq!(keyframe_height(VideoCodec::H264, &stap), Some(180));
+        assert_eq!(keyframe_height(VideoCodec::H264, &[0x65, 1, 2]), None);
+        assert_eq!(keyframe_height(VideoCodec::Vp8, &[0x10]), None);
     }
 }

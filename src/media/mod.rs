@@ -5,8 +5,13 @@
 //! switches. Every function here works in place on borrowed buffers: these run once per
 //! forwarded packet, so nothing allocates.
 //!
-//! The event loops that drive the peer connections (issue 3) call into these.
+//! Per subscriber, a little more: how much it can take (`bandwidth`, from the loss its
+//! receiver reports describe), what each layer costs (`bitrate`), and how that budget is
+//! shared among the videos it receives (`allocation`).
 
+pub mod allocation;
+pub mod bandwidth;
+pub mod bitrate;
 pub mod keyframe;
 pub mod layer_select;
 pub mod quality;

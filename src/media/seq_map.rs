@@ -53,6 +53,11 @@ impl SequenceMapper {
     pub fn skip(&mut self) {
         self.seq_offset = self.seq_offset.wrapping_sub(1);
     }
+
+    /// The source (SSRC) currently mapped.
+    pub fn source(&self) -> Option<u32> {
+        self.source
+    }
 }
 
 #[cfg(test)]

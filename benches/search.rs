@@ -425,8 +425,10 @@ async fn bench_backend(label: &str, url: &str, n: usize, runs: usize) {
 }
 
 fn main() {
-    let n = env_usize("YUNTING_BENCH_CASES", 100_000);
-    let runs = env_usize("YUNTING_BENCH_RUNS", 100);
+    // `cargo test --all-targets` runs this too (without `--bench`): a smoke run then.
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let n = env_usize("YUNTING_BENCH_CASES", if smoke { 2_000 } else { 100_000 });
+    let runs = env_usize("YUNTING_BENCH_RUNS", if smoke { 3 } else { 100 });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

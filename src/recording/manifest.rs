@@ -25,6 +25,25 @@ pub struct TrackInfo {
     pub clock_rate: u32,
     pub ssrc: u32,
     pub first_us: u64,
+    /// A simulcast layer: the publication it belongs to (its public track id), its RTP
+    /// stream id and its rank (0 = lowest). Every layer is recorded; post-processing uses
+    /// the best one of each publication.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulcast: Option<SimulcastLayer>,
+}
+
+impl TrackInfo {
+    /// The simulcast layer's name (its RTP stream id), or "-".
+    pub fn layer_name(&self) -> &str {
+        self.simulcast.as_ref().map_or("-", |s| s.rid.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimulcastLayer {
+    pub publication: String,
+    pub rid: String,
+    pub layer: u8,
 }
 
 /// What the media server received and recorded of one track, counted on the live path

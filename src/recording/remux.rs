@@ -685,7 +685,8 @@ fn load(dir: &Path, report: &mut RemuxReport) -> Result<(Vec<TrackInfo>, Vec<Str
     if let Ok(bytes) = std::fs::read(dir.join(MANIFEST)) {
         let m: Manifest = serde_json::from_slice(&bytes)
             .with_context(|| format!("{}: unreadable manifest", dir.display()))?;
-        return Ok((m.tracks, m.segments.into_iter().map(|s| s.name).collect()));
+        let tracks = best_layers(m.tracks, &m.received, report);
+        return Ok((tracks, m.segments.into_iter().map(|s| s.name).collect()));
     }
     let tracks: Vec<TrackInfo> = writer::read_lines(&dir.join(TRACKS_FILE));
     if tracks.is_empty() {
@@ -705,7 +706,55 @@ fn load(dir: &Path, report: &mut RemuxReport) -> Result<(Vec<TrackInfo>, Vec<Str
         .collect();
     extra.sort();
     names.extend(extra);
-    Ok((tracks, names))
+    Ok((best_layers(tracks, &[], report), names))
+}
+
+/// Of each simulcast publication, the layer that was received most completely (the most
+/// frames the media server counted; at equal counts the higher layer); the other layers
+/// are left out of the playable files, noted. Without counts (a run cut off by a crash)
+/// the highest layer.
+fn best_layers(
+    tracks: Vec<TrackInfo>,
+    counts: &[super::manifest::TrackCount],
+    report: &mut RemuxReport,
+) -> Vec<TrackInfo> {
+    let frames = |t: &TrackInfo| {
+        counts
+            .iter()
+            .filter(|c| c.track == t.index)
+            .map(|c| c.frames)
+            .sum::<u64>()
+    };
+    let mut best: HashMap<(String, String), (u64, u8, u16)> = HashMap::new();
+    for t in &tracks {
+        let Some(s) = &t.simulcast else { continue };
+        let key = (t.participant_id.clone(), s.publication.clone());
+        let rank = (frames(t), s.layer, t.index);
+        best.entry(key)
+            .and_modify(|b| {
+                if (rank.0, rank.1) > (b.0, b.1) {
+                    *b = rank;
+                }
+            })
+            .or_insert(rank);
+    }
+    tracks
+        .into_iter()
+        .filter(|t| {
+            let Some(s) = &t.simulcast else { return true };
+            let chosen = best[&(t.participant_id.clone(), s.publication.clone())].2;
+            if chosen != t.index {
+                report.notes.push(format!(
+                    "{}: simulcast layer {} ({}) of {} left out; layer of track {chosen} used",
+                    t.participant_id,
+                    t.layer_name(),
+                    t.index,
+                    s.publication
+                ));
+            }
+            chosen == t.index
+        })
+        .collect()
 }
 
 #[derive(Default)]
@@ -1447,6 +1496,7 @@ mod tests {
             },
             ssrc,
             first_us: 0,
+            simulcast: None,
         }
     }
 
@@ -1728,5 +1778,51 @@ mod tests {
             .parse()
             .unwrap();
         assert_eq!(frames, 147);
+    }
+
+    /// Of a simulcast publication's three recorded layers, the files use the one the
+    /// server received most of (the top one, unless it was off for a while).
+    #[test]
+    fn the_best_simulcast_layer_is_used_and_the_others_noted() {
+        use crate::recording::manifest::{SimulcastLayer, TrackCount};
+        let layer = |index: u16, rid: &str, rank: u8| {
+            let mut t = track(index, "p1", "张三", "video/VP8", 100 + u32::from(index));
+            t.simulcast = Some(SimulcastLayer {
+                publication: "p1-100".into(),
+                rid: rid.into(),
+                layer: rank,
+            });
+            t
+        };
+        let tracks = vec![
+            track(0, "p1", "张三", "audio/opus", 99),
+            layer(1, "q", 0),
+            layer(2, "h", 1),
+            layer(3, "f", 2),
+        ];
+        let count = |track: u16, frames: u64| TrackCount {
+            track,
+            packets: frames,
+            frames,
+        };
+        let mut r = RemuxReport::default();
+        // All three complete: the top layer.
+        let kept = best_layers(
+            tracks.clone(),
+            &[count(1, 600), count(2, 600), count(3, 600)],
+            &mut r,
+        );
+        assert_eq!(kept.iter().map(|t| t.index).collect::<Vec<_>>(), vec![0, 3]);
+        assert_eq!(r.notes.len(), 2, "{:?}", r.notes);
+        // The top layer was off half the time: the middle one.
+        let kept = best_layers(
+            tracks.clone(),
+            &[count(1, 600), count(2, 600), count(3, 300)],
+            &mut RemuxReport::default(),
+        );
+        assert_eq!(kept.iter().map(|t| t.index).collect::<Vec<_>>(), vec![0, 2]);
+        // No counts (after a crash): the top layer.
+        let kept = best_layers(tracks, &[], &mut RemuxReport::default());
+        assert_eq!(kept.iter().map(|t| t.index).collect::<Vec<_>>(), vec![0, 3]);
     }
 }

@@ -6,10 +6,10 @@ use super::Command;
 use super::demux::{Demux, Transport, stun_local_ufrag};
 use super::participant::{Participant, Seat};
 use super::peer_connection;
-use super::published_track::{PublishedTrack, TrackSource};
+use super::published_track::{Layer, PublishedTrack, TrackSource};
 use super::subscribed_track::SubscribedTrack;
 use super::tcp::TcpEvent;
-use crate::media::keyframe::{KeyframeThrottle, starts_keyframe};
+use crate::media::keyframe::starts_keyframe;
 use crate::media::signaling::{ClientMessage, IceServer, LeftReason, MediaKind, ServerMessage};
 use crate::recording::segment::SenderReportRecord;
 use bytes::BytesMut;
@@ -21,6 +21,8 @@ use rtc::peer_connection::state::RTCPeerConnectionState;
 use rtc::peer_connection::transport::RTCIceCandidateInit;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::receiver_report::ReceiverReport;
+use rtc::rtcp::reception_report::ReceptionReport;
 use rtc::rtcp::sender_report::SenderReport;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
@@ -59,6 +61,8 @@ pub struct EventLoop {
     next_quality_report: Instant,
     recorders: super::recorder::Recorders,
     next_recording_flush: Instant,
+    /// When every subscriber's layers are chosen again.
+    next_allocation: Instant,
     /// Sender reports that arrived before their track was opened (the latest per SSRC,
     /// at most [`MAX_PENDING_SRS`] per participant): recorded when the track opens, so
     /// the recording has the NTP ↔ RTP mapping from its first second.
@@ -69,6 +73,36 @@ pub struct EventLoop {
 /// out at once): with the loop's 250 ms housekeeping tick, a `kill -9` loses at most
 /// about 750 ms of media, within the "at most the last second".
 const RECORDING_HANDOVER: Duration = Duration::from_millis(500);
+
+/// How often each subscriber's layers are chosen again (a changed estimate or view size
+/// also triggers it).
+const ALLOCATION_INTERVAL: Duration = Duration::from_millis(500);
+
+/// A stream a publisher opened (its first packet arrived).
+struct OpenedStream {
+    receiver: rtc::rtp_transceiver::RTCRtpReceiverId,
+    ssrc: u32,
+    rid: Option<String>,
+    mime: String,
+    clock_rate: u32,
+}
+
+/// Report blocks a participant sent about the streams it receives from us: the loss on
+/// the way to it, which drives its bandwidth estimate.
+fn on_reception_reports(
+    subscribed: &[SubscribedTrack],
+    estimate: &mut crate::media::bandwidth::LossBasedEstimate,
+    sent: &crate::media::bitrate::BitrateMeter,
+    reports: &[ReceptionReport],
+    now: Instant,
+    now_ms: u64,
+) {
+    for r in reports {
+        if subscribed.iter().any(|t| t.ssrc == r.ssrc) {
+            estimate.on_report(r.fraction_lost, now, sent.bps(now_ms));
+        }
+    }
+}
 
 /// Sender reports kept per participant for tracks not yet opened (a publisher has a few
 /// streams; more SSRCs than this are not media we will record).
@@ -117,6 +151,7 @@ impl EventLoop {
             next_quality_report: Instant::now(),
             recorders: super::recorder::Recorders::new(recordings),
             next_recording_flush: Instant::now(),
+            next_allocation: Instant::now(),
             pending_srs: HashMap::new(),
         }
     }
@@ -227,6 +262,10 @@ impl EventLoop {
             self.next_recording_flush = now + RECORDING_HANDOVER;
             self.recorders.flush();
         }
+        if now >= self.next_allocation {
+            self.next_allocation = now + ALLOCATION_INTERVAL;
+            self.allocate_layers();
+        }
         if now >= self.next_quality_report {
             self.next_quality_report = now + Duration::from_secs(2);
             self.report_quality(now);
@@ -252,22 +291,20 @@ impl EventLoop {
             let Some(pc) = p.pc.as_mut() else { continue };
             let stats = pc.get_stats(now, StatsSelector::None);
             let mut rtt: Option<f64> = None;
-            let mut loss: f64 = 0.0;
             for e in stats.iter() {
-                match e {
-                    RTCStatsReportEntry::IceCandidatePair(c)
-                        if c.nominated && c.current_round_trip_time > 0.0 =>
-                    {
-                        rtt = Some(rtt.map_or(c.current_round_trip_time, |r: f64| {
-                            r.max(c.current_round_trip_time)
-                        }))
-                    }
-                    RTCStatsReportEntry::RemoteInboundRtp(r) => loss = loss.max(r.fraction_lost),
-                    _ => {}
+                if let RTCStatsReportEntry::IceCandidatePair(c) = e
+                    && c.nominated
+                    && c.current_round_trip_time > 0.0
+                {
+                    rtt = Some(rtt.map_or(c.current_round_trip_time, |r: f64| {
+                        r.max(c.current_round_trip_time)
+                    }))
                 }
             }
             p.rtt_ms = rtt.map(|r| (r * 1000.0).round() as u32);
-            p.loss_permille = Some((loss * 1000.0).round().min(1000.0) as u16);
+            // From its receiver reports (rtc 0.21 leaves the remote-inbound stats' loss at
+            // zero: nothing feeds them).
+            p.loss_permille = Some(p.estimate.last_loss_permille.min(1000) as u16);
             let (rtt_ms, loss_permille) = (p.rtt_ms.unwrap_or(0), p.loss_permille.unwrap_or(0));
             reports.push((
                 p.hearing,
@@ -385,19 +422,21 @@ impl EventLoop {
             for t in s
                 .subscribed
                 .iter_mut()
-                .filter(|t| t.mime.starts_with("video/") && (sid == id || t.publisher == id))
+                .filter(|t| sid == id || t.publisher == id)
             {
-                t.waiting_for_keyframe = true;
-                asks.push((t.publisher, t.source_ssrc));
+                if let Some(layer) = t.restart() {
+                    asks.push((t.publisher, t.key, layer));
+                }
             }
         }
-        for (publisher, ssrc) in asks {
-            self.request_keyframe(publisher, ssrc);
+        for (publisher, key, layer) in asks {
+            self.request_keyframe(publisher, key, layer);
         }
     }
 
     fn stats(&mut self, hearing: Option<i64>) -> Vec<super::stats::ParticipantStats> {
-        use super::stats::{ParticipantStats, TrackStats};
+        use super::stats::{LayerStats, ParticipantStats, TrackStats};
+        let now_ms = self.now_ms();
         let kind = |k: MediaKind| {
             if k == MediaKind::Audio {
                 "audio"
@@ -420,6 +459,9 @@ impl EventLoop {
                 dropped_packets: p.dropped_packets,
                 rtt_ms: p.rtt_ms,
                 loss_permille: p.loss_permille,
+                estimate_bps: p.estimate.bps(),
+                sending_bps: p.sent.bps(now_ms),
+                audio_only: p.audio_only,
                 published: p
                     .published
                     .iter()
@@ -429,7 +471,22 @@ impl EventLoop {
                         codec: t.mime.clone(),
                         packets: t.packets,
                         bytes: t.bytes,
+                        bitrate_bps: t.layers.iter().map(|l| l.bitrate.bps(now_ms)).sum(),
                         publisher: None,
+                        layers: if t.simulcast() {
+                            t.layers
+                                .iter()
+                                .map(|l| LayerStats {
+                                    rid: l.rid.clone().unwrap_or_default(),
+                                    bitrate_bps: l.bitrate.bps(now_ms),
+                                    height: l.height,
+                                })
+                                .collect()
+                        } else {
+                            Vec::new()
+                        },
+                        layer: None,
+                        target_layer: None,
                     })
                     .collect(),
                 subscribed: p
@@ -437,15 +494,15 @@ impl EventLoop {
                     .iter()
                     .map(|t| TrackStats {
                         track_id: t.published_track.clone(),
-                        kind: if t.mime.starts_with("audio/") {
-                            "audio".into()
-                        } else {
-                            "video".into()
-                        },
+                        kind: kind(t.kind),
                         codec: t.mime.to_ascii_lowercase(),
                         packets: t.packets,
                         bytes: t.bytes,
+                        bitrate_bps: t.bitrate.bps(now_ms),
                         publisher: Some(Participant::public_id(t.publisher)),
+                        layers: Vec::new(),
+                        layer: t.is_video().then_some(t.switch.current).flatten(),
+                        target_layer: t.is_video().then_some(t.switch.target).flatten(),
                     })
                     .collect(),
             })
@@ -501,6 +558,8 @@ impl EventLoop {
             rtt_ms: None,
             loss_permille: None,
             route: crate::media::routing::Route::default(),
+            estimate: Default::default(),
+            sent: Default::default(),
         };
         let others: Vec<_> = self
             .participants
@@ -584,25 +643,23 @@ impl EventLoop {
             }
             ClientMessage::AudioOnly { enabled } => {
                 p.audio_only = enabled;
-                if !enabled {
-                    // Video resumes at the next keyframe of each forwarded track.
-                    let mut resume = Vec::new();
-                    for s in p
-                        .subscribed
-                        .iter_mut()
-                        .filter(|s| s.mime.starts_with("video/"))
-                    {
-                        s.waiting_for_keyframe = true;
-                        resume.push((s.publisher, s.source_ssrc));
-                    }
-                    for (publisher, track) in resume {
-                        self.request_keyframe(publisher, track);
-                    }
+                // The next allocation pauses (or resumes) its videos; resuming waits
+                // for a keyframe of each.
+                self.next_allocation = Instant::now();
+            }
+            ClientMessage::ViewSize {
+                participant_id,
+                height,
+            } => {
+                for s in p.subscribed.iter_mut().filter(|s| {
+                    s.is_video() && Participant::public_id(s.publisher) == participant_id
+                }) {
+                    s.display_height = height;
                 }
+                self.next_allocation = Instant::now();
             }
             // Procedure messages are the room's business, not the media core's.
-            ClientMessage::ViewSize { .. }
-            | ClientMessage::RaiseHand { .. }
+            ClientMessage::RaiseHand { .. }
             | ClientMessage::Help { .. }
             | ClientMessage::ScreenShare { .. }
             | ClientMessage::Control { .. } => {}
@@ -696,10 +753,14 @@ impl EventLoop {
                 let mut newly = Vec::new();
                 for s in p.subscribed.iter_mut().filter(|s| !s.negotiated) {
                     s.negotiated = true;
-                    newly.push((s.publisher, s.source_ssrc));
+                    if s.is_video()
+                        && let Some(layer) = s.switch.target
+                    {
+                        newly.push((s.publisher, s.key, layer));
+                    }
                 }
-                for (publisher, track) in newly {
-                    self.request_keyframe(publisher, track);
+                for (publisher, key, layer) in newly {
+                    self.request_keyframe(publisher, key, layer);
                 }
             }
             Err(e) => p.send(sdp_error(e)),
@@ -710,7 +771,7 @@ impl EventLoop {
     fn subscribe(&mut self, subscriber: u64, source: &TrackSource) {
         let TrackSource {
             publisher,
-            ssrc: source_ssrc,
+            key,
             ref track_id,
             kind,
             ref mime,
@@ -722,7 +783,7 @@ impl EventLoop {
         let Some(pc) = s.pc.as_mut() else { return };
         if s.subscribed
             .iter()
-            .any(|t| t.publisher == publisher && t.source_ssrc == source_ssrc)
+            .any(|t| t.publisher == publisher && t.key == key)
         {
             return;
         }
@@ -764,35 +825,31 @@ impl EventLoop {
             }
         };
         let Some(sender) = sender else { return };
-        s.subscribed.push(SubscribedTrack {
-            publisher,
-            published_track: track_id.to_string(),
-            source_ssrc,
-            payload_type: None,
-            sender,
-            ssrc,
-            mime: mime.to_string(),
-            negotiated: false,
-            waiting_for_keyframe: kind == MediaKind::Video,
-            packets: 0,
-            bytes: 0,
-        });
+        s.subscribed
+            .push(SubscribedTrack::new(source, sender, ssrc));
         s.needs_offer = true;
     }
 
-    /// Ask a publisher for a keyframe of one track, at most every 500 ms.
-    fn request_keyframe(&mut self, publisher: u64, source_ssrc: u32) {
+    /// Ask a publisher for a keyframe of one layer of one track, at most every 500 ms.
+    fn request_keyframe(&mut self, publisher: u64, key: u32, layer: usize) {
         let now_ms = self.now_ms();
         let Some(p) = self.participants.get_mut(&publisher) else {
             return;
         };
-        let Some(t) = p.published.iter_mut().find(|t| t.ssrc == source_ssrc) else {
+        let Some(t) = p.published.iter_mut().find(|t| t.key() == key) else {
             return;
         };
-        if t.kind != MediaKind::Video || !t.keyframes.request(now_ms) {
+        if t.kind != MediaKind::Video {
             return;
         }
-        let (receiver, media_ssrc) = (t.receiver, t.ssrc);
+        let receiver = t.receiver;
+        let Some(l) = t.layers.get_mut(layer) else {
+            return;
+        };
+        if !l.keyframes.request(now_ms) {
+            return;
+        }
+        let media_ssrc = l.ssrc;
         self.dirty.insert(publisher);
         if let Some(mut r) = p.pc.as_mut().and_then(|pc| pc.rtp_receiver(receiver)) {
             let _ = r.write_rtcp(
@@ -855,7 +912,7 @@ impl EventLoop {
     /// Drain every connection's events and received packets, forward media, send offers.
     fn pump(&mut self) {
         let now = Instant::now();
-        let mut opened: Vec<(u64, PublishedTrack)> = Vec::new();
+        let mut opened: Vec<(u64, OpenedStream)> = Vec::new();
         let mut media: Vec<(u64, rtc::rtp::Packet)> = Vec::new();
         let mut keyframe_asks: Vec<(u64, u32)> = Vec::new();
         let touched: Vec<u64> = self.dirty.iter().copied().collect();
@@ -875,26 +932,14 @@ impl EventLoop {
                             .rtp_receiver(init.receiver_id)
                             .and_then(|r| r.track().codec(init.ssrc).cloned());
                         let Some(codec) = codec else { continue };
-                        let mime = codec.mime_type.to_ascii_lowercase();
-                        let kind = if mime.starts_with("audio/") {
-                            MediaKind::Audio
-                        } else {
-                            MediaKind::Video
-                        };
                         opened.push((
                             p.id,
-                            PublishedTrack {
-                                id: format!("{}-{}", Participant::public_id(p.id), init.ssrc),
+                            OpenedStream {
                                 receiver: init.receiver_id,
                                 ssrc: init.ssrc,
-                                kind,
-                                video_codec: PublishedTrack::video_codec_of(&mime),
-                                mime,
+                                rid: init.rid.map(|r| r.to_string()),
+                                mime: codec.mime_type.to_ascii_lowercase(),
                                 clock_rate: codec.clock_rate,
-                                keyframes: KeyframeThrottle::default(),
-                                packets: 0,
-                                bytes: 0,
-                                rec_track: None,
                             },
                         ));
                     }
@@ -921,7 +966,17 @@ impl EventLoop {
                         // A compound packet: every part counts (an SR usually comes with
                         // an SDES, a PLI with a receiver report).
                         for k in &pkts {
-                            if let Some(sr) = k.as_any().downcast_ref::<SenderReport>() {
+                            let any = k.as_any();
+                            if let Some(sr) = any.downcast_ref::<SenderReport>() {
+                                // Its report blocks are about what it receives from us.
+                                on_reception_reports(
+                                    &p.subscribed,
+                                    &mut p.estimate,
+                                    &p.sent,
+                                    &sr.reports,
+                                    now,
+                                    now_ms,
+                                );
                                 let rec = SenderReportRecord {
                                     ssrc: sr.ssrc,
                                     ntp_time: sr.ntp_time,
@@ -929,9 +984,12 @@ impl EventLoop {
                                     packet_count: sr.packet_count,
                                     octet_count: sr.octet_count,
                                 };
-                                match p.published.iter().find(|t| t.ssrc == sr.ssrc) {
-                                    Some(t) => {
-                                        if let Some(rt) = t.rec_track {
+                                let layer = p.published.iter().find_map(|t| {
+                                    t.layer_of(sr.ssrc).map(|l| t.layers[l].rec_track)
+                                });
+                                match layer {
+                                    Some(rec_track) => {
+                                        if let Some(rt) = rec_track {
                                             self.recorders.sender_report(
                                                 p.hearing,
                                                 rt,
@@ -948,12 +1006,18 @@ impl EventLoop {
                                         rec,
                                     ),
                                 }
-                            } else if let Some(pli) =
-                                k.as_any().downcast_ref::<PictureLossIndication>()
-                            {
+                            } else if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
+                                on_reception_reports(
+                                    &p.subscribed,
+                                    &mut p.estimate,
+                                    &p.sent,
+                                    &rr.reports,
+                                    now,
+                                    now_ms,
+                                );
+                            } else if let Some(pli) = any.downcast_ref::<PictureLossIndication>() {
                                 keyframe_asks.push((p.id, pli.media_ssrc));
-                            } else if let Some(fir) = k.as_any().downcast_ref::<FullIntraRequest>()
-                            {
+                            } else if let Some(fir) = any.downcast_ref::<FullIntraRequest>() {
                                 keyframe_asks.push((p.id, fir.media_ssrc));
                             }
                         }
@@ -965,72 +1029,22 @@ impl EventLoop {
         if !opened.is_empty() {
             self.offers_pending = true;
         }
-        for (publisher, track) in opened {
-            let Some(p) = self.participants.get_mut(&publisher) else {
-                continue;
-            };
-            if p.published.iter().any(|t| t.ssrc == track.ssrc) {
-                continue;
-            }
-            let (hearing, source) = (p.hearing, track.source(publisher));
-            let mut track = track;
-            track.rec_track = self.recorders.track(
-                hearing,
-                p.case,
-                crate::recording::manifest::TrackInfo {
-                    index: 0,
-                    seat: p.seat.key.clone(),
-                    participant_id: Participant::public_id(publisher),
-                    name: p.seat.name.clone(),
-                    role: p.seat.role.clone(),
-                    kind: if track.kind == MediaKind::Audio {
-                        "audio"
-                    } else {
-                        "video"
-                    }
-                    .into(),
-                    mime: track.mime.clone(),
-                    clock_rate: track.clock_rate,
-                    ssrc: track.ssrc,
-                    first_us: wall_us(),
-                },
-            );
-            if let Some(rt) = track.rec_track
-                && let Some(pending) = self.pending_srs.get_mut(&publisher)
-                && let Some(i) = pending.iter().position(|(_, sr)| sr.ssrc == track.ssrc)
-            {
-                let (at, sr) = pending.swap_remove(i);
-                self.recorders.sender_report(hearing, rt, at, &sr);
-            }
-            p.published.push(track);
-            self.broadcast(
-                hearing,
-                publisher,
-                &ServerMessage::TrackPublished {
-                    participant_id: Participant::public_id(publisher),
-                    track_id: source.track_id.clone(),
-                    kind: source.kind,
-                    simulcast: false,
-                },
-            );
-            let subscribers: Vec<u64> = self
-                .participants
-                .values()
-                .filter(|o| o.hearing == hearing && o.id != publisher)
-                .map(|o| o.id)
-                .collect();
-            for s in subscribers {
-                self.subscribe(s, &source);
-            }
+        for (publisher, stream) in opened {
+            self.open_stream(publisher, stream);
         }
         for (subscriber, media_ssrc) in keyframe_asks {
             let target = self
                 .participants
                 .get(&subscriber)
                 .and_then(|s| s.subscribed.iter().find(|t| t.ssrc == media_ssrc))
-                .map(|t| (t.publisher, t.source_ssrc));
-            if let Some((publisher, track)) = target {
-                self.request_keyframe(publisher, track);
+                .and_then(|t| {
+                    t.switch
+                        .current
+                        .or(t.switch.target)
+                        .map(|l| (t.publisher, t.key, l))
+                });
+            if let Some((publisher, key, layer)) = target {
+                self.request_keyframe(publisher, key, layer);
             }
         }
         for (publisher, pkt) in media {
@@ -1059,19 +1073,145 @@ impl EventLoop {
         }
     }
 
-    fn forward(&mut self, publisher: u64, mut pkt: rtc::rtp::Packet, now: Instant) {
-        let source_ssrc = pkt.header.ssrc;
+    /// A publisher's new stream: a new publication (announced, subscribed by everyone
+    /// else in the room), or another simulcast layer of one it already sends. Every
+    /// stream is described to the recorder.
+    fn open_stream(&mut self, publisher: u64, stream: OpenedStream) {
         let Some(p) = self.participants.get_mut(&publisher) else {
             return;
         };
-        let Some(track) = p.published.iter_mut().find(|t| t.ssrc == source_ssrc) else {
+        if p.published
+            .iter()
+            .any(|t| t.layer_of(stream.ssrc).is_some())
+        {
+            return;
+        }
+        let kind = if stream.mime.starts_with("audio/") {
+            MediaKind::Audio
+        } else {
+            MediaKind::Video
+        };
+        let hearing = p.hearing;
+        let existing = (kind == MediaKind::Video && stream.rid.is_some())
+            .then(|| {
+                p.published
+                    .iter()
+                    .position(|t| t.receiver == stream.receiver && t.simulcast())
+            })
+            .flatten();
+        let index = match existing {
+            Some(i) => i,
+            None => {
+                p.published.push(PublishedTrack {
+                    id: format!("{}-{}", Participant::public_id(publisher), stream.ssrc),
+                    receiver: stream.receiver,
+                    kind,
+                    video_codec: PublishedTrack::video_codec_of(&stream.mime),
+                    mime: stream.mime.clone(),
+                    clock_rate: stream.clock_rate,
+                    layers: Vec::new(),
+                    packets: 0,
+                    bytes: 0,
+                });
+                p.published.len() - 1
+            }
+        };
+        let track = &mut p.published[index];
+        let mut layer = Layer::new(stream.rid.clone(), stream.ssrc);
+        layer.rec_track = self.recorders.track(
+            hearing,
+            p.case,
+            crate::recording::manifest::TrackInfo {
+                index: 0,
+                seat: p.seat.key.clone(),
+                participant_id: Participant::public_id(publisher),
+                name: p.seat.name.clone(),
+                role: p.seat.role.clone(),
+                kind: if kind == MediaKind::Audio {
+                    "audio"
+                } else {
+                    "video"
+                }
+                .into(),
+                mime: stream.mime.clone(),
+                clock_rate: stream.clock_rate,
+                ssrc: stream.ssrc,
+                first_us: wall_us(),
+                simulcast: stream.rid.as_ref().map(|rid| {
+                    crate::recording::manifest::SimulcastLayer {
+                        publication: track.id.clone(),
+                        rid: rid.clone(),
+                        layer: super::published_track::rid_rank(rid),
+                    }
+                }),
+            },
+        );
+        if let Some(rt) = layer.rec_track
+            && let Some(pending) = self.pending_srs.get_mut(&publisher)
+            && let Some(i) = pending.iter().position(|(_, sr)| sr.ssrc == stream.ssrc)
+        {
+            let (at, sr) = pending.swap_remove(i);
+            self.recorders.sender_report(hearing, rt, at, &sr);
+        }
+        track.add_layer(layer);
+        if existing.is_some() {
+            // Another layer of a publication everyone already receives.
+            self.next_allocation = Instant::now();
+            return;
+        }
+        let source = track.source(publisher);
+        self.broadcast(
+            hearing,
+            publisher,
+            &ServerMessage::TrackPublished {
+                participant_id: Participant::public_id(publisher),
+                track_id: source.track_id.clone(),
+                kind: source.kind,
+                simulcast: stream.rid.is_some(),
+            },
+        );
+        let subscribers: Vec<u64> = self
+            .participants
+            .values()
+            .filter(|o| o.hearing == hearing && o.id != publisher)
+            .map(|o| o.id)
+            .collect();
+        for s in subscribers {
+            self.subscribe(s, &source);
+        }
+    }
+
+    fn forward(&mut self, publisher: u64, mut pkt: rtc::rtp::Packet, now: Instant) {
+        let source_ssrc = pkt.header.ssrc;
+        let now_ms = self.now_ms();
+        let Some(p) = self.participants.get_mut(&publisher) else {
+            return;
+        };
+        let Some((track, li)) = p
+            .published
+            .iter_mut()
+            .find_map(|t| t.layer_of(source_ssrc).map(|l| (t, l)))
+        else {
             return;
         };
         track.packets += 1;
         track.bytes += pkt.payload.len() as u64;
-        let (hearing, video) = (p.hearing, track.kind == MediaKind::Video);
-        let (route, kind) = (p.route, track.kind);
-        if let Some(t) = track.rec_track
+        let (hearing, kind, key, clock_rate) =
+            (p.hearing, track.kind, track.key(), track.clock_rate);
+        let video = kind == MediaKind::Video;
+        let route = p.route;
+        let keyframe = track
+            .video_codec
+            .is_some_and(|c| starts_keyframe(c, &pkt.payload));
+        let layer = &mut track.layers[li];
+        layer.bitrate.on_bytes(pkt.payload.len(), now_ms);
+        if keyframe
+            && let Some(c) = track.video_codec
+            && let Some(h) = crate::media::keyframe::keyframe_height(c, &pkt.payload)
+        {
+            layer.height = h;
+        }
+        if let Some(t) = layer.rec_track
             && route.recorded(kind)
         {
             self.recorders.rtp(hearing, t, wall_us(), &pkt);
@@ -1087,30 +1227,38 @@ impl EventLoop {
         pkt.header.extension = false;
         pkt.header.extensions.clear();
         pkt.header.extensions_padding = 0;
-        let keyframe = track
-            .video_codec
-            .is_some_and(|c| starts_keyframe(c, &pkt.payload));
-        let mut need_keyframe = false;
-        for s in self.participants.values_mut().filter(|s| {
-            s.hearing == hearing
-                && s.id != publisher
-                && s.connected
-                && !(video && s.audio_only)
-                && crate::media::routing::forwards(&route, s.route.group, kind)
-        }) {
+        // Layers some subscriber waits on a keyframe of (a bit each; three layers at most).
+        let mut need_keyframe: u8 = 0;
+        for s in self
+            .participants
+            .values_mut()
+            .filter(|s| s.hearing == hearing && s.id != publisher && s.connected)
+        {
             let Some(sub) = s
                 .subscribed
                 .iter_mut()
-                .find(|t| t.publisher == publisher && t.source_ssrc == source_ssrc && t.negotiated)
+                .find(|t| t.publisher == publisher && t.key == key && t.negotiated)
             else {
                 continue;
             };
-            if sub.waiting_for_keyframe {
-                if !keyframe {
-                    need_keyframe = true;
-                    continue;
+            // A side room or a chair's mute keeps it from this subscriber.
+            let (forward, waiting) = if crate::media::routing::forwards(&route, s.route.group, kind)
+            {
+                sub.decide(li, keyframe)
+            } else {
+                (false, None)
+            };
+            if let Some(w) = waiting {
+                need_keyframe |= 1 << w.min(7);
+            }
+            if !forward {
+                // Held back on purpose (paused, waiting for a keyframe): keep the
+                // subscriber's numbering gapless, or its receiver reports would count
+                // these as lost and its estimate would fall for nothing.
+                if sub.seq.source() == Some(source_ssrc) {
+                    sub.seq.skip();
                 }
-                sub.waiting_for_keyframe = false;
+                continue;
             }
             let Some(pc) = s.pc.as_mut() else { continue };
             let Some(mut sender) = pc.rtp_sender(sub.sender) else {
@@ -1133,23 +1281,92 @@ impl EventLoop {
                     pt
                 }
             };
+            // One continuous stream whichever layer (or publisher SSRC) it comes from.
+            let (seq, ts) = sub.seq.map(
+                source_ssrc,
+                pkt.header.sequence_number,
+                pkt.header.timestamp,
+                now_ms,
+                clock_rate,
+            );
             // The payload is shared (refcounted) and the extension list is empty: the
             // per-subscriber copy is the fixed header only.
             let mut out = pkt.clone();
             out.header.ssrc = sub.ssrc;
             out.header.payload_type = pt;
+            out.header.sequence_number = seq;
+            out.header.timestamp = ts;
+            let bytes = out.payload.len();
             sub.packets += 1;
-            sub.bytes += out.payload.len() as u64;
+            sub.bytes += bytes as u64;
+            sub.bitrate.on_bytes(bytes, now_ms);
+            s.sent.on_bytes(bytes, now_ms);
             if let Err(e) = sender.write_rtp(now, out) {
                 tracing::debug!(error = %e, "forward");
             }
             self.dirty.insert(s.id);
         }
-        if need_keyframe {
-            self.request_keyframe(publisher, source_ssrc);
+        if video {
+            for l in 0..8usize {
+                if need_keyframe & (1 << l) != 0 {
+                    self.request_keyframe(publisher, key, l);
+                }
+            }
         }
     }
 
+    /// Every subscriber's share of its bandwidth: which layer of each video it receives
+    /// (the policy is `media::allocation`). A changed target asks for a keyframe of the
+    /// new layer; the switch happens when it arrives.
+    fn allocate_layers(&mut self) {
+        let now_ms = self.now_ms();
+        // The layers of every publication, as measured now.
+        let mut layers: HashMap<(u64, u32), Vec<crate::media::layer_select::LayerInfo>> =
+            HashMap::new();
+        for p in self.participants.values() {
+            for t in p.published.iter().filter(|t| t.kind == MediaKind::Video) {
+                let mut v = Vec::with_capacity(t.layers.len());
+                t.layer_infos(now_ms, &mut v);
+                layers.insert((p.id, t.key()), v);
+            }
+        }
+        let mut asks: Vec<(u64, u32, usize)> = Vec::new();
+        for s in self.participants.values_mut().filter(|s| s.connected) {
+            let audio = s.subscribed.iter().filter(|t| !t.is_video()).count();
+            let videos: Vec<usize> = (0..s.subscribed.len())
+                .filter(|&i| s.subscribed[i].is_video())
+                .collect();
+            let none = Vec::new();
+            let wants: Vec<crate::media::allocation::Want> = videos
+                .iter()
+                .map(|&i| {
+                    let t = &s.subscribed[i];
+                    crate::media::allocation::Want {
+                        layers: layers.get(&(t.publisher, t.key)).unwrap_or(&none),
+                        display_height: t.display_height,
+                        current: t.switch.current,
+                    }
+                })
+                .collect();
+            let targets =
+                crate::media::allocation::allocate(s.estimate.bps(), audio, s.audio_only, &wants);
+            for (&i, target) in videos.iter().zip(targets) {
+                let t = &mut s.subscribed[i];
+                if t.switch.target == target {
+                    continue;
+                }
+                let resumed = t.switch.target.is_none();
+                if (t.switch.retarget(target) || resumed)
+                    && let Some(l) = target
+                {
+                    asks.push((t.publisher, t.key, l));
+                }
+            }
+        }
+        for (publisher, key, layer) in asks {
+            self.request_keyframe(publisher, key, layer);
+        }
+    }
     async fn flush(&mut self) {
         let mut out: Vec<(SocketAddr, BytesMut)> = Vec::new();
         let mut over_tcp: Vec<(SocketAddr, BytesMut)> = Vec::new();

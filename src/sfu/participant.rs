@@ -43,6 +43,10 @@ pub struct Participant {
     pub loss_permille: Option<u16>,
     /// Side room and chair mutes: whom this participant's media reaches.
     pub route: crate::media::routing::Route,
+    /// How much the server may send it (from the loss its receiver reports describe).
+    pub estimate: crate::media::bandwidth::LossBasedEstimate,
+    /// What the server sends it now.
+    pub sent: crate::media::bitrate::BitrateMeter,
 }
 
 impl Participant {

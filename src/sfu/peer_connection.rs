@@ -18,6 +18,7 @@ use rtc::peer_connection::transport::{
 use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::receiver_report::ReceiverReport;
 use rtc::rtcp::sender_report::SenderReport;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind,
@@ -31,7 +32,9 @@ use std::time::Instant;
 /// terminus drops inbound RTCP. A subscriber's keyframe request (PLI/FIR) must be relayed
 /// to the publisher for a late joiner to see a picture quickly, and a publisher's sender
 /// report (NTP ↔ RTP time of its stream) goes into the recording, which post-processing
-/// uses to put audio and video on one clock.
+/// uses to put audio and video on one clock; and the report blocks of receiver (and
+/// sender) reports say how much of what we send each subscriber is lost, which drives its
+/// bandwidth estimate and layer choice.
 #[derive(Default)]
 pub struct DeliverKeyframeRequests {
     read: VecDeque<TaggedPacket>,
@@ -51,6 +54,7 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for DeliverKeyframeRequests {
                 p.as_any().downcast_ref::<PictureLossIndication>().is_some()
                     || p.as_any().downcast_ref::<FullIntraRequest>().is_some()
                     || p.as_any().downcast_ref::<SenderReport>().is_some()
+                    || p.as_any().downcast_ref::<ReceiverReport>().is_some()
             })
         {
             msg.message.add(Attribute::DeliverToApplication);

@@ -622,6 +622,7 @@ mod bench {
                     clock_rate: rate,
                     ssrc,
                     first_us: start,
+                    simulcast: None,
                 });
                 if kind == "audio" {
                     stream(

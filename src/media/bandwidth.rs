@@ -18,8 +18,11 @@ pub const MAX_BPS: u32 = 8_000_000;
 pub const HIGH_LOSS_PERMILLE: u32 = 100;
 /// Below this loss it grows.
 pub const LOW_LOSS_PERMILLE: u32 = 20;
-/// Growth per report of low loss (per mille).
+/// Growth per report of low loss (per mille)...
 pub const GROWTH_PERMILLE: u64 = 1_080;
+/// ...and at least this much (GCC's 8 % alone takes half a minute to climb back from the
+/// floor to a phone's lowest video layer; the link was clean for a second meanwhile).
+pub const GROWTH_MIN_BPS: u64 = 50_000;
 /// Reports closer together than this are taken as one (a compound RTCP packet carries
 /// one report block per stream the subscriber receives).
 pub const MIN_INTERVAL: Duration = Duration::from_millis(200);
@@ -70,7 +73,7 @@ impl LossBasedEstimate {
             // × (1 − loss/2), from no more than what was being sent.
             bps.min(u64::from(sending_bps.max(MIN_BPS))) * (2000 - u64::from(loss)) / 2000
         } else if loss < LOW_LOSS_PERMILLE {
-            bps * GROWTH_PERMILLE / 1000
+            (bps * GROWTH_PERMILLE / 1000).max(bps + GROWTH_MIN_BPS)
         } else {
             bps
         };
@@ -115,6 +118,17 @@ mod tests {
         // Clean again: +8 % a report (1.275 × 1.08^10 ≈ 2.75 Mbps).
         feed(&mut e, 0, 10, t, 1_000_000);
         assert!((2_700_000..2_800_000).contains(&e.bps()), "{}", e.bps());
+    }
+
+    #[test]
+    fn from_the_floor_it_climbs_by_at_least_50_kbps_a_report() {
+        let t0 = Instant::now();
+        let mut e = LossBasedEstimate::default();
+        let t = feed(&mut e, 255, 30, t0, 100_000);
+        assert_eq!(e.bps(), MIN_BPS);
+        // 60 → 360 kbps in six clean reports (8 % alone: 95 kbps).
+        feed(&mut e, 0, 6, t, 50_000);
+        assert_eq!(e.bps(), MIN_BPS + 6 * 50_000);
     }
 
     #[test]

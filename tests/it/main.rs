@@ -17,6 +17,7 @@ mod esign_render;
 mod esign_room;
 mod hearing_procedure;
 mod media_sfu;
+mod media_weak_network;
 mod otp_delivery;
 mod pades_oracles;
 mod recording;

@@ -111,6 +111,43 @@ pub struct Received {
 
 type Counts = Arc<Mutex<HashMap<String, Received>>>;
 
+/// How a test client connects.
+#[derive(Default)]
+struct Connect<'a> {
+    /// ICE over TCP only (a network that blocks UDP).
+    tcp_only: bool,
+    /// The staff session that admits this seat from the waiting room.
+    admitter: Option<&'a str>,
+    /// Publish these (VP8 IVF, Ogg Opus) instead of [`media_files`].
+    media: Option<(PathBuf, PathBuf)>,
+    /// Reach the server's UDP candidate through this address.
+    via: Option<std::net::SocketAddr>,
+}
+
+/// The SDP with the server's UDP host candidates pointing at `via` instead.
+fn via_relay(sdp: &str, via: Option<std::net::SocketAddr>) -> String {
+    let Some(via) = via else {
+        return sdp.to_string();
+    };
+    sdp.lines()
+        .map(|l| {
+            if l.starts_with("a=candidate:") && (l.contains(" udp ") || l.contains(" UDP ")) {
+                // a=candidate:<foundation> <component> udp <priority> <ip> <port> typ host
+                let mut f: Vec<String> = l.split(' ').map(str::to_string).collect();
+                if f.len() > 5 {
+                    f[4] = via.ip().to_string();
+                    f[5] = via.port().to_string();
+                }
+                f.join(" ")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n")
+        + "\r\n"
+}
+
 struct Handler {
     gathered: mpsc::Sender<()>,
     connected: mpsc::UnboundedSender<RTCPeerConnectionState>,
@@ -225,7 +262,39 @@ impl MediaClient {
         tcp_only: bool,
         admitter: Option<&str>,
     ) -> MediaClient {
-        Self::connect(base_http, hearing, token, tcp_only, admitter, None).await
+        Self::connect(
+            base_http,
+            hearing,
+            token,
+            Connect {
+                tcp_only,
+                admitter,
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    /// As [`MediaClient::join`], reaching the media server through `relay` (the server's
+    /// candidates in its SDP are rewritten to that address): a network the test shapes.
+    pub async fn join_via(
+        base_http: &str,
+        hearing: i64,
+        token: &str,
+        admitter: Option<&str>,
+        relay: std::net::SocketAddr,
+    ) -> MediaClient {
+        Self::connect(
+            base_http,
+            hearing,
+            token,
+            Connect {
+                admitter,
+                via: Some(relay),
+                ..Default::default()
+            },
+        )
+        .await
     }
 
     /// As [`MediaClient::join`] (admitted by `admitter` if the seat waits), publishing
@@ -238,17 +307,26 @@ impl MediaClient {
         admitter: Option<&str>,
         media: (PathBuf, PathBuf),
     ) -> MediaClient {
-        Self::connect(base_http, hearing, token, false, admitter, Some(media)).await
+        Self::connect(
+            base_http,
+            hearing,
+            token,
+            Connect {
+                admitter,
+                media: Some(media),
+                ..Default::default()
+            },
+        )
+        .await
     }
 
-    async fn connect(
-        base_http: &str,
-        hearing: i64,
-        token: &str,
-        tcp_only: bool,
-        admitter: Option<&str>,
-        media: Option<(PathBuf, PathBuf)>,
-    ) -> MediaClient {
+    async fn connect(base_http: &str, hearing: i64, token: &str, how: Connect<'_>) -> MediaClient {
+        let Connect {
+            tcp_only,
+            admitter,
+            media,
+            via,
+        } = how;
         let url = format!(
             "{}/ws/hearing/{hearing}",
             base_http.replacen("http", "ws", 1)
@@ -396,9 +474,10 @@ impl MediaClient {
                     Some("answer") => {
                         reader_pc
                             .set_remote_description(
-                                RTCSessionDescription::answer(
-                                    v["sdp"].as_str().unwrap().to_string(),
-                                )
+                                RTCSessionDescription::answer(via_relay(
+                                    v["sdp"].as_str().unwrap(),
+                                    via,
+                                ))
                                 .unwrap(),
                             )
                             .await
@@ -407,9 +486,10 @@ impl MediaClient {
                     Some("offer") => {
                         reader_pc
                             .set_remote_description(
-                                RTCSessionDescription::offer(
-                                    v["sdp"].as_str().unwrap().to_string(),
-                                )
+                                RTCSessionDescription::offer(via_relay(
+                                    v["sdp"].as_str().unwrap(),
+                                    via,
+                                ))
                                 .unwrap(),
                             )
                             .await

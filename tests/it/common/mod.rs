@@ -5,6 +5,7 @@
 
 pub mod esign;
 pub mod oracles;
+pub mod relay;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -92,9 +92,18 @@ impl LayerSwitch {
     }
 
     /// A packet of `layer` arrived; forward it to this subscriber?
+    ///
+    /// With nothing flowing yet (a new subscriber, a resumed video), a keyframe of any
+    /// layer up to the target starts it: a picture now, at a lower size, beats waiting on
+    /// a layer the browser may be starving of bandwidth. The switch up follows at the
+    /// target's own keyframe.
     pub fn on_packet(&mut self, layer: usize, starts_keyframe: bool) -> Forward {
-        if self.target == Some(layer) && self.current != Some(layer) && starts_keyframe {
-            self.current = Some(layer);
+        if starts_keyframe && self.current != Some(layer) {
+            let to_target = self.target == Some(layer);
+            let first_picture = self.current.is_none() && self.target.is_some_and(|t| layer < t);
+            if to_target || first_picture {
+                self.current = Some(layer);
+            }
         }
         if self.current == Some(layer) {
             Forward::Yes
@@ -203,5 +212,24 @@ mod tests {
         assert_eq!(s.on_packet(0, false), Forward::No);
         assert!(!s.retarget(None));
         assert_eq!(s.on_packet(1, true), Forward::No);
+    }
+
+    #[test]
+    fn nothing_flowing_starts_on_the_first_keyframe_at_or_below_the_target() {
+        let mut s = LayerSwitch::default();
+        s.retarget(Some(2));
+        // The top layer is starved; the middle one's keyframe comes first and starts it.
+        assert_eq!(s.on_packet(1, true), Forward::Yes);
+        assert_eq!(s.on_packet(1, false), Forward::Yes);
+        // A later keyframe of a still lower layer does not pull it down...
+        assert_eq!(s.on_packet(0, true), Forward::No);
+        // ...and the target's keyframe lifts it.
+        assert_eq!(s.on_packet(2, true), Forward::Yes);
+        assert_eq!(s.on_packet(1, false), Forward::No);
+        // Never above the target: with the target at 0 a layer-1 keyframe does nothing.
+        let mut s = LayerSwitch::default();
+        s.retarget(Some(0));
+        assert_eq!(s.on_packet(1, true), Forward::No);
+        assert_eq!(s.on_packet(0, true), Forward::Yes);
     }
 }

@@ -487,6 +487,7 @@ impl EventLoop {
                         },
                         layer: None,
                         target_layer: None,
+                        display_height: None,
                     })
                     .collect(),
                 subscribed: p
@@ -503,6 +504,7 @@ impl EventLoop {
                         layers: Vec::new(),
                         layer: t.is_video().then_some(t.switch.current).flatten(),
                         target_layer: t.is_video().then_some(t.switch.target).flatten(),
+                        display_height: t.is_video().then_some(t.display_height),
                     })
                     .collect(),
             })
@@ -560,6 +562,7 @@ impl EventLoop {
             route: crate::media::routing::Route::default(),
             estimate: Default::default(),
             sent: Default::default(),
+            ackable: Default::default(),
         };
         let others: Vec<_> = self
             .participants
@@ -676,7 +679,7 @@ impl EventLoop {
         let now = Instant::now();
         let first = p.pc.is_none();
         if first {
-            match peer_connection::build(candidate, tcp_candidate, now) {
+            match peer_connection::build(candidate, tcp_candidate, now, p.ackable.clone()) {
                 Ok(pc) => p.pc = Some(pc),
                 Err(e) => {
                     p.send(ServerMessage::Error {
@@ -1104,6 +1107,7 @@ impl EventLoop {
             None => {
                 p.published.push(PublishedTrack {
                     id: format!("{}-{}", Participant::public_id(publisher), stream.ssrc),
+                    key: stream.ssrc,
                     receiver: stream.receiver,
                     kind,
                     video_codec: PublishedTrack::video_codec_of(&stream.mime),
@@ -1116,6 +1120,12 @@ impl EventLoop {
                 p.published.len() - 1
             }
         };
+        if stream.rid.is_none() {
+            p.ackable
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(stream.ssrc);
+        }
         let track = &mut p.published[index];
         let mut layer = Layer::new(stream.rid.clone(), stream.ssrc);
         layer.rec_track = self.recorders.track(

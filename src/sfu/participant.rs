@@ -47,6 +47,9 @@ pub struct Participant {
     pub estimate: crate::media::bandwidth::LossBasedEstimate,
     /// What the server sends it now.
     pub sent: crate::media::bitrate::BitrateMeter,
+    /// The streams it publishes that we acknowledge in RTCP: not its simulcast layers
+    /// (see [`super::peer_connection::HoldSimulcastAcks`]).
+    pub ackable: super::peer_connection::AckableSsrcs,
 }
 
 impl Participant {

@@ -24,8 +24,9 @@ use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind,
 };
 use rtc::sansio::Protocol;
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// Lets the inbound RTCP the SFU acts on reach it: by default the interceptor chain's
@@ -75,6 +76,88 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for DeliverKeyframeRequests {
 }
 
 impl Interceptor for DeliverKeyframeRequests {
+    fn bind_local_stream(&mut self, _: &StreamInfo) {}
+    fn unbind_local_stream(&mut self, _: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, _: &StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _: &StreamInfo) {}
+}
+
+/// The publisher's streams we acknowledge in RTCP report blocks: the ones opened without
+/// a simulcast RID. Browsers stop stamping a stream's MID/RID header extensions once a
+/// report block acknowledges its SSRC, and `rtc` 0.21 forgets a simulcast layer's SSRC
+/// at every renegotiation (`start_rtp` re-creates the receiver's codings with no SSRC)
+/// and can only bind it again from those extensions: without this, a publisher's video
+/// stopped for good the first time the server re-offered to add someone's tracks. A
+/// stream is held back until it opens as a plain one, so a report written in the moment
+/// between a layer's first packet and the event loop seeing it cannot slip through.
+/// Shared with the event loop, which adds each plain stream as it opens.
+pub type AckableSsrcs = Arc<Mutex<HashSet<u32>>>;
+
+/// Keeps only report blocks about [`AckableSsrcs`] in the receiver and sender reports
+/// the stack writes (at a slot below the report generators, which write from high to
+/// low).
+pub struct HoldSimulcastAcks {
+    ackable: AckableSsrcs,
+    read: VecDeque<TaggedPacket>,
+    write: VecDeque<TaggedPacket>,
+}
+
+impl HoldSimulcastAcks {
+    pub fn new(ackable: AckableSsrcs) -> Self {
+        Self {
+            ackable,
+            read: VecDeque::new(),
+            write: VecDeque::new(),
+        }
+    }
+
+    fn filter(&self, pkts: &mut [Box<dyn rtc::rtcp::Packet>]) {
+        let ok = self.ackable.lock().unwrap_or_else(|e| e.into_inner());
+        for p in pkts.iter_mut() {
+            if let Some(rr) = p.as_any().downcast_ref::<ReceiverReport>()
+                && rr.reports.iter().any(|r| !ok.contains(&r.ssrc))
+            {
+                let mut rr = rr.clone();
+                rr.reports.retain(|r| ok.contains(&r.ssrc));
+                *p = Box::new(rr);
+            } else if let Some(sr) = p.as_any().downcast_ref::<SenderReport>()
+                && sr.reports.iter().any(|r| !ok.contains(&r.ssrc))
+            {
+                let mut sr = sr.clone();
+                sr.reports.retain(|r| ok.contains(&r.ssrc));
+                *p = Box::new(sr);
+            }
+        }
+    }
+}
+
+impl Protocol<TaggedPacket, TaggedPacket, ()> for HoldSimulcastAcks {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = rtc::shared::error::Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        self.read.push_back(msg);
+        Ok(())
+    }
+    fn poll_read(&mut self) -> Option<TaggedPacket> {
+        self.read.pop_front()
+    }
+    fn handle_write(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
+        if let Packet::Rtcp(pkts) = &mut msg.message.packet {
+            self.filter(pkts);
+        }
+        self.write.push_back(msg);
+        Ok(())
+    }
+    fn poll_write(&mut self) -> Option<TaggedPacket> {
+        self.write.pop_front()
+    }
+}
+
+impl Interceptor for HoldSimulcastAcks {
     fn bind_local_stream(&mut self, _: &StreamInfo) {}
     fn unbind_local_stream(&mut self, _: &StreamInfo) {}
     fn bind_remote_stream(&mut self, _: &StreamInfo) {}
@@ -136,9 +219,12 @@ pub fn build(
     candidate: SocketAddr,
     tcp_candidate: Option<SocketAddr>,
     now: Instant,
+    ackable: AckableSsrcs,
 ) -> rtc::shared::error::Result<RTCPeerConnection> {
     let mut me = media_engine()?;
-    let registry = Registry::new().with(Slot::from(14_000), DeliverKeyframeRequests::default());
+    let registry = Registry::new()
+        .with(Slot::from(14_000), DeliverKeyframeRequests::default())
+        .with(Slot::from(9_500), HoldSimulcastAcks::new(ackable));
     let registry = configure_nack(registry, &mut me);
     configure_simulcast_extension_headers(&mut me)?;
     let registry = configure_twcc(registry, &mut me)?;

@@ -13,6 +13,9 @@ use rtc::rtp_transceiver::RTCRtpReceiverId;
 pub struct PublishedTrack {
     /// Stable id shown to clients: `<participant>-<ssrc of its first stream>`.
     pub id: String,
+    /// The SSRC of the stream that opened it: the key subscribers know it by (stable when
+    /// lower layers open later and sort before it).
+    pub key: u32,
     pub receiver: RTCRtpReceiverId,
     pub kind: MediaKind,
     /// Lower-case MIME type, e.g. `video/vp8`.
@@ -115,6 +118,13 @@ impl PublishedTrack {
             } else {
                 0
             };
+            // A layer carrying less than the one below it is one the browser is starving
+            // (its own uplink estimate): a keyframe there may be long in coming. Not a
+            // layer to choose.
+            let starved = out
+                .last()
+                .is_some_and(|below: &LayerInfo| measured > 0 && measured < below.bitrate_bps);
+            let bitrate_bps = if starved { 0 } else { bitrate_bps };
             let height = if l.height > 0 {
                 l.height
             } else {
@@ -127,9 +137,9 @@ impl PublishedTrack {
         }
     }
 
-    /// The key subscribers know this publication by: its first stream's SSRC.
+    /// The key subscribers know this publication by.
     pub fn key(&self) -> u32 {
-        self.layers.first().map_or(0, |l| l.ssrc)
+        self.key
     }
 }
 
@@ -165,6 +175,7 @@ mod tests {
     fn track() -> PublishedTrack {
         PublishedTrack {
             id: "p1-1".into(),
+            key: 30,
             receiver: Default::default(),
             kind: MediaKind::Video,
             mime: "video/vp8".into(),
@@ -187,7 +198,28 @@ mod tests {
         assert_eq!(ssrcs, vec![10, 20, 30]);
         assert_eq!(t.layer_of(30), Some(2));
         assert!(t.simulcast());
-        assert_eq!(t.key(), 10);
+        // The key stays the stream that opened it, though a lower layer sorts first.
+        assert_eq!(t.key(), 30);
+    }
+
+    #[test]
+    fn a_starved_top_layer_is_not_offered() {
+        let mut t = track();
+        t.add_layer(Layer::new(Some("q".into()), 10));
+        t.add_layer(Layer::new(Some("h".into()), 20));
+        t.add_layer(Layer::new(Some("f".into()), 30));
+        // Two seconds: q 150 kbps, h 300 kbps, f a trickle of 20 kbps.
+        for ms in (0..2_000u64).step_by(20) {
+            t.layers[0].bitrate.on_bytes(375, ms);
+            t.layers[1].bitrate.on_bytes(750, ms);
+            if ms % 200 == 0 {
+                t.layers[2].bitrate.on_bytes(500, ms);
+            }
+        }
+        let mut infos = Vec::new();
+        t.layer_infos(1_990, &mut infos);
+        let rates: Vec<u32> = infos.iter().map(|i| i.bitrate_bps).collect();
+        assert_eq!(rates, vec![150_000, 300_000, 0]);
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub struct TrackStats {
     pub layer: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_layer: Option<usize>,
+    /// A forwarded video: the height the subscriber shows it at (device pixels).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_height: Option<u16>,
 }
 
 #[derive(Debug, Clone, Serialize)]

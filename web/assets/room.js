@@ -32,6 +32,14 @@ import { createChairConsole, phaseLabel, STAFF_ROLES } from './chair.js';
 const app = document.getElementById('app');
 const params = new URLSearchParams(location.search);
 const WANT_CODEC = /^h\.?264$/i.test(params.get('codec') || '') ? 'h264' : 'default';
+// The camera goes out in three sizes (simulcast); the server forwards each viewer the one
+// that fits its tile and its network. `?simulcast=0` sends one.
+const SIMULCAST = params.get('simulcast') !== '0';
+const SIMULCAST_LAYERS = [
+  { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150000 },
+  { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500000 },
+  { rid: 'f', maxBitrate: 1200000 },
+];
 
 const ROLE_ORDER = ['presiding_arbitrator', 'arbitrator', 'mediator', 'clerk', 'applicant', 'respondent', 'agent', 'witness', 'observer'];
 const STATS_EVERY_MS = 2000;
@@ -103,12 +111,26 @@ let chair = null; // the chair console, for staff
 // ------------------------------------------------------------------ test / support hook
 
 const hook = {};
+/** Per participant: the video height last told to the server, and heights tests pinned. */
+const viewSizes = { sent: new Map(), pinned: new Map(), timer: null, observer: null };
 Object.defineProperty(hook, 'pc', { get: () => S.pc, enumerable: false });
 Object.defineProperty(hook, 'localStream', { get: () => S.localStream, enumerable: false });
 /** Our screen capture while sharing (tests end it as the browser's “stop sharing” would). */
 Object.defineProperty(hook, 'screenTrack', { get: () => (S.screen ? S.screen.track : null), enumerable: false });
 /** Simulate a network drop (support and tests): close the socket without `leave`. */
 hook.dropSocket = () => { if (S.ws) S.ws.close(); };
+/** Tests: the sending side's own view (outbound layers, available bitrate). */
+hook.sendStats = async () => {
+  if (!S.pc) return null;
+  const out = { layers: [], available: null };
+  (await S.pc.getStats()).forEach((r) => {
+    if (r.type === 'outbound-rtp' && r.kind === 'video') out.layers.push({ rid: r.rid, active: r.active, fps: r.framesPerSecond, width: r.frameWidth, bytes: r.bytesSent, limit: r.qualityLimitationReason });
+    if (r.type === 'candidate-pair' && r.nominated && r.availableOutgoingBitrate !== undefined) out.available = r.availableOutgoingBitrate;
+  });
+  return out;
+};
+/** Tests: report this height for a participant's video instead of the measured one. */
+hook.viewSize = (pid, height) => { viewSizes.pinned.set(pid, height); reportViewSize(pid, height, true); };
 window.__yt = hook;
 
 function expose() {
@@ -145,6 +167,8 @@ function expose() {
   hook.needOffer = S.needOffer;
   hook.videoTracks = Object.fromEntries([...S.participants.entries()].map(([pid, p]) => [pid, (p.videos || []).map((v) => ({ role: v.role, state: v.track.readyState, muted: v.track.muted }))]));
   hook.sharing = !!(S.screen && S.screen.confirmed);
+  hook.simulcast = !!S.simulcast;
+  hook.viewSizes = Object.fromEntries(viewSizes.sent);
   hook.canShare = canShare();
   hook.screenTile = ui.screenTile && ui.screenTile.isConnected && !ui.screenTile.hidden
     ? { participantId: ui.screenTile.dataset.participantId || null, live: (ui.screenTile.video || {}).videoWidth > 0 } : null;
@@ -889,6 +913,7 @@ function upsertParticipant(info) {
   if (!p) {
     p = { info: { ...info }, tile: makeTile(info), seq: ++S.joinSeq };
     S.participants.set(info.participant_id, p);
+    watchViewSize(p.tile);
     // Insert in order: presiding arbitrator first, then by role, then by arrival.
     const rank = roleRank(info.role);
     const after = [...S.participants.values()]
@@ -910,6 +935,8 @@ function removeParticipant(pid) {
   const p = S.participants.get(pid);
   if (!p) return;
   S.participants.delete(pid);
+  viewSizes.sent.delete(pid);
+  if (viewSizes.observer) viewSizes.observer.unobserve(p.tile.video);
   for (const el of [p.tile.video, p.tile.audio]) {
     el.srcObject = null;
   }
@@ -1229,7 +1256,10 @@ async function openMedia(audioOnly) {
     if (audioOnly) throw Object.assign(new Error('audio only advised'), { name: 'AudioOnly' });
     S.localStream = await navigator.mediaDevices.getUserMedia({
       audio,
-      video: { facingMode: 'user', width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 24, max: 30 } },
+      // 960×540 is the smallest size browsers send in three simulcast layers (240, 480, 960 wide).
+      video: SIMULCAST
+        ? { facingMode: 'user', width: { ideal: 960 }, height: { ideal: 540 }, frameRate: { ideal: 24, max: 30 } }
+        : { facingMode: 'user', width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 24, max: 30 } },
     });
     S.mediaMode = 'full';
   } catch (err) {
@@ -1262,6 +1292,59 @@ async function openMedia(audioOnly) {
   }
   updateControls();
   expose();
+}
+
+/** The camera: simulcast where the browser allows it, else one stream. */
+function addCamera(pc, track, stream) {
+  if (SIMULCAST) {
+    try {
+      pc.addTransceiver(track, { direction: 'sendonly', streams: [stream], sendEncodings: SIMULCAST_LAYERS.map((l) => ({ ...l })) });
+      S.simulcast = true;
+      return;
+    } catch (err) {
+      log('simulcast not available:', err && err.message);
+    }
+  }
+  S.simulcast = false;
+  pc.addTrack(track, stream);
+}
+
+// ------------------------------------------------------------------ view sizes
+
+/**
+ * How tall each participant's video is shown, in device pixels, told to the server so it
+ * forwards a layer no larger than needed (0 when the tile is hidden). Reported when it
+ * changes by a tenth or more, a little after the layout settles.
+ */
+
+function reportViewSize(pid, height, force) {
+  const last = viewSizes.sent.get(pid);
+  const changed = last === undefined || (height === 0) !== (last === 0) || Math.abs(height - last) >= Math.max(16, last / 10);
+  if (!force && !changed) return;
+  if (send({ type: 'view_size', participant_id: pid, height })) viewSizes.sent.set(pid, height);
+}
+
+function measureViewSizes() {
+  viewSizes.timer = null;
+  const dpr = window.devicePixelRatio || 1;
+  for (const [pid, p] of S.participants) {
+    if (viewSizes.pinned.has(pid) || !p.tile) continue;
+    const shown = p.tile.isConnected && !p.tile.hidden;
+    const h = shown ? Math.round((p.tile.video.clientHeight || 0) * dpr) : 0;
+    reportViewSize(pid, Math.min(h, 4320));
+  }
+}
+
+function scheduleViewSizes() {
+  if (!viewSizes.timer) viewSizes.timer = setTimeout(measureViewSizes, 300);
+}
+
+function watchViewSize(tile) {
+  if (typeof ResizeObserver === 'function') {
+    if (!viewSizes.observer) viewSizes.observer = new ResizeObserver(scheduleViewSizes);
+    viewSizes.observer.observe(tile.video);
+  }
+  scheduleViewSizes();
 }
 
 /** Restrict the video sender to H.264 (+ RTX) before the offer; false if not possible. */
@@ -1569,6 +1652,14 @@ async function onMessage(msg) {
       if (chair && isStaff() && chair.documentUpdate) chair.documentUpdate(msg.update || msg);
       return;
     case 'track_published':
+      // A new copy for us on the server starts at a default size: say ours.
+      if (msg.kind === 'video' && msg.participant_id) {
+        viewSizes.sent.delete(msg.participant_id);
+        const pinned = viewSizes.pinned.get(msg.participant_id);
+        if (pinned !== undefined) reportViewSize(msg.participant_id, pinned, true);
+        else scheduleViewSizes();
+      }
+      return;
     case 'track_unpublished':
     case 'pong':
       return;
@@ -1688,6 +1779,9 @@ function onScreenShareState(before, now) {
 }
 
 async function onJoined(msg) {
+  // A new seat on the server: it knows none of our view sizes yet.
+  viewSizes.sent.clear();
+  scheduleViewSizes();
   const wasReconnecting = S.phase === 'reconnecting';
   S.participantId = msg.participant_id;
   S.everJoined = true;
@@ -1743,7 +1837,7 @@ async function onJoined(msg) {
   const a = stream ? stream.getAudioTracks()[0] : null;
   const v = stream ? stream.getVideoTracks()[0] : null;
   if (a) pc.addTrack(a, stream);
-  if (v) pc.addTrack(v, stream);
+  if (v) addCamera(pc, v, stream);
   if (!a && !v) pc.addTransceiver('audio', { direction: 'recvonly' });
   if (WANT_CODEC === 'h264' && v && !preferH264(pc)) addNotice('room.codec_unavailable');
 

@@ -358,6 +358,10 @@ pub async fn prepare(
     };
     let image_sha = crate::crypto::sha256_hex(&png);
     let strokes_sha = crate::crypto::sha256_hex(&strokes);
+    // The strokes themselves are kept (content-addressed, outside the database), so the
+    // hash the signature record binds can be checked again later; the secondary case
+    // file carries them.
+    store_strokes(&app, &strokes_sha, &strokes).await?;
     let prepare_id = signing::insert_prepare(
         &mut tx,
         &signing::NewPrepare {
@@ -751,4 +755,33 @@ pub(super) async fn announce(app: &App, doc: &DocumentRow, slot: &str) {
             .decide(h, |room| Ok::<_, ()>(room.document_update(&update)));
     }
     crate::hearing::registry::record_system_event(app, h, "hearing.document_update", update).await;
+}
+
+/// Where a signature's handwriting strokes are kept: `data_dir/strokes/<sha256>.json`.
+pub fn strokes_path(app: &App, sha256: &str) -> std::path::PathBuf {
+    app.config
+        .data_dir
+        .join("strokes")
+        .join(format!("{sha256}.json"))
+}
+
+async fn store_strokes(app: &App, sha256: &str, bytes: &[u8]) -> AppResult<()> {
+    let path = strokes_path(app, sha256);
+    if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+        return Ok(());
+    }
+    let dir = path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let tmp = dir.join(format!("{sha256}.part"));
+    let write = async {
+        tokio::fs::create_dir_all(&dir).await?;
+        tokio::fs::write(&tmp, bytes).await?;
+        tokio::fs::rename(&tmp, &path).await
+    };
+    write.await.map_err(|e| {
+        tracing::error!(error = %e, "storing signature strokes");
+        AppError::internal("storing the handwriting")
+    })
 }

@@ -304,6 +304,7 @@ async fn add_documents(
 ) -> AppResult<()> {
     let docs = documents::list_for_case(&mut *conn, case.id).await?;
     let mut records = Vec::new();
+    let mut strokes: std::collections::HashSet<String> = Default::default();
     for d in &docs {
         let versions: Vec<(i64,)> = sqlx::query_as(
             "SELECT version FROM document_versions WHERE document_id = $1 ORDER BY version",
@@ -359,6 +360,19 @@ async fn add_documents(
                 if part == Part::Secondary {
                     rec["ip"] = json!(s.ip);
                     rec["user_agent"] = json!(s.user_agent);
+                    if let Some(sha) = s.strokes_sha256.as_deref()
+                        && strokes.insert(sha.to_string())
+                    {
+                        let path = crate::http::signing::strokes_path(app, sha);
+                        if path.exists() {
+                            plan.add(
+                                format!("documents/strokes/{sha}.json"),
+                                FileKind::Strokes,
+                                format!("手写签名笔迹 / handwriting strokes of {}", s.name),
+                                Source::File(path),
+                            );
+                        }
+                    }
                 }
                 records.push(rec);
             }

@@ -53,6 +53,8 @@ pub enum FileKind {
     Document,
     Certificate,
     Signatures,
+    /// A handwritten signature's strokes, named by their SHA-256 (secondary file).
+    Strokes,
     HearingEvents,
     RecordingManifest,
     RecordingSeal,

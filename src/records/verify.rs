@@ -198,6 +198,20 @@ fn check<R: Read + Seek>(reader: R, opts: &VerifyOptions, r: &mut BundleReport) 
     for f in m.files.iter().filter(|f| verified.contains_key(&f.path)) {
         match f.kind {
             FileKind::Audit => check_audit(&mut zip, &f.path, r),
+            // Named by their own SHA-256, which the signature records bind.
+            FileKind::Strokes => {
+                let named = f
+                    .path
+                    .rsplit('/')
+                    .next()
+                    .and_then(|n| n.strip_suffix(".json"))
+                    .unwrap_or("");
+                if named == f.sha256 {
+                    r.pass(&f.path, "笔迹与签名记录所绑定的哈希一致 / strokes match the hash the signature record binds");
+                } else {
+                    r.fail(&f.path, "笔迹与其名称所示哈希不符 / strokes do not match the hash they are named by");
+                }
+            }
             FileKind::Signatures => {
                 // The secondary file's records refer to PDFs kept in the main file.
                 let pdfs = (m.part == super::manifest::Part::Main).then_some(&pdf_signers);

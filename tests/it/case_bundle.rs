@@ -493,8 +493,46 @@ async fn bundle_and_verify_permissions_per_role() {
             if got == StatusCode::OK {
                 assert!(check(&body).ok, "{who}: {}", check(&body).render_text());
             }
-            let (got, _, _) = download(&c, &secondary).await;
+            let (got, _, body) = download(&c, &secondary).await;
             assert_eq!(got, s, "{who} secondary");
+            if got == StatusCode::OK {
+                // The secondary file keeps the handwriting strokes each signature record
+                // binds, named by their hash.
+                let r = check(&body);
+                assert!(r.ok, "{who}: {}", r.render_text());
+                let files = entries(&body);
+                let strokes: Vec<&(String, Vec<u8>)> = files
+                    .iter()
+                    .filter(|(n, _)| n.starts_with("documents/strokes/"))
+                    .collect();
+                assert!(
+                    !strokes.is_empty(),
+                    "{who}: no strokes in the secondary file"
+                );
+                let records: Value = serde_json::from_slice(
+                    &files
+                        .iter()
+                        .find(|(n, _)| n == "documents/signatures.json")
+                        .unwrap()
+                        .1,
+                )
+                .unwrap();
+                let signed: Vec<&Value> = records
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|r| r["strokes_sha256"].is_string())
+                    .collect();
+                assert!(signed.len() >= 2, "{who}: {records}");
+                for rec in signed {
+                    let sha = rec["strokes_sha256"].as_str().unwrap();
+                    let (_, bytes) = strokes
+                        .iter()
+                        .find(|(n, _)| n == &format!("documents/strokes/{sha}.json"))
+                        .unwrap_or_else(|| panic!("{who}: no strokes file for {sha}"));
+                    assert_eq!(yunting::crypto::sha256_hex(bytes), sha);
+                }
+            }
         }
         // A party: the main file of their own case, without recordings; never the
         // secondary file; never another case.

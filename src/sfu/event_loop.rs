@@ -563,6 +563,7 @@ impl EventLoop {
             estimate: Default::default(),
             sent: Default::default(),
             ackable: Default::default(),
+            remote_ufrag: None,
         };
         let others: Vec<_> = self
             .participants
@@ -699,8 +700,20 @@ impl EventLoop {
             p.offer_outstanding = false;
             p.needs_offer = true;
         }
+        // A new ICE username in a later offer is an ICE restart (the phone changed
+        // networks): rtc takes new credentials at once; the answer must say again that
+        // our candidates are complete, and video resumes at fresh keyframes.
+        let restart = !first
+            && peer_connection::remote_ufrag(&sdp).is_some_and(|u| Some(u) != p.remote_ufrag);
+        p.remote_ufrag = peer_connection::remote_ufrag(&sdp);
         let answer = RTCSessionDescription::offer(sdp)
             .and_then(|offer| pc.set_remote_description(now, offer))
+            .and_then(|_| {
+                if restart {
+                    pc.add_local_candidate(RTCIceCandidateInit::default())?;
+                }
+                Ok(())
+            })
             .and_then(|_| pc.create_answer(None))
             .and_then(|answer| {
                 pc.set_local_description(now, answer.clone())
@@ -721,9 +734,20 @@ impl EventLoop {
                 return;
             }
         }
+        let hearing = p.hearing;
+        if restart {
+            tracing::info!(participant = id, "ICE restart");
+            let asks: Vec<(u64, u32, usize)> = p
+                .subscribed
+                .iter_mut()
+                .filter_map(|t| t.restart().map(|l| (t.publisher, t.key, l)))
+                .collect();
+            for (publisher, key, layer) in asks {
+                self.request_keyframe(publisher, key, layer);
+            }
+        }
         if first {
             // Subscribe the newcomer to everything already published in the room.
-            let hearing = p.hearing;
             let existing: Vec<TrackSource> = self
                 .participants
                 .values()

@@ -47,6 +47,8 @@ pub struct Participant {
     pub estimate: crate::media::bandwidth::LossBasedEstimate,
     /// What the server sends it now.
     pub sent: crate::media::bitrate::BitrateMeter,
+    /// The ICE username of its last offer (a new one means an ICE restart).
+    pub remote_ufrag: Option<String>,
     /// The streams it publishes that we acknowledge in RTCP: not its simulcast layers
     /// (see [`super::peer_connection::HoldSimulcastAcks`]).
     pub ackable: super::peer_connection::AckableSsrcs,

@@ -269,6 +269,11 @@ pub fn build(
     Ok(pc)
 }
 
+/// The client's ICE username fragment, from its offer: a new one is an ICE restart.
+pub fn remote_ufrag(sdp: &str) -> Option<String> {
+    local_ufrag(sdp)
+}
+
 /// Our ICE username fragment, from an SDP we produced.
 pub fn local_ufrag(sdp: &str) -> Option<String> {
     sdp.lines()

@@ -438,6 +438,19 @@ async function main() {
       for (const p of people) await waitForTiles(p.page, 2, p.who);
     });
 
+    await check('network change: the respondent restarts ICE on the same connection; it keeps its seat and video flows both ways', async () => {
+      const resp = people[1];
+      const respId = await resp.page.evaluate(() => window.__yt.participantId);
+      await resp.page.evaluate(() => window.__yt.restartIce());
+      await resp.page.waitForFunction(() => {
+        const pc = window.__yt.pc;
+        return window.__yt.iceRestarts >= 1 && (!pc || pc.iceConnectionState === 'connected' || pc.iceConnectionState === 'completed');
+      }, null, { timeout: TIMEOUT });
+      // Frames keep growing on every tile, the respondent's included.
+      for (const p of people) await assertRoom(p, others(p), 'video/VP8', errors);
+      assert(await resp.page.evaluate(() => window.__yt.participantId) === respId, 'the respondent got a new seat');
+    });
+
     // ---------------------------------------------------------------- run 2: H.264
     const h264 = await people[0].page.evaluate(() => {
       const s = (RTCRtpSender.getCapabilities('video') || { codecs: [] }).codecs.map((c) => c.mimeType);

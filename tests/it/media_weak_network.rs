@@ -3,7 +3,8 @@
 //! reports say so; the server's estimate for it falls; its video pauses while its audio
 //! keeps flowing (in a hearing, being heard comes first); when the network recovers the
 //! estimate climbs back and the video resumes on a keyframe. The other participants are
-//! not disturbed.
+//! not disturbed. And a phone that changes networks restarts ICE from a new address and
+//! keeps its seat: nobody sees it leave.
 
 use crate::common::media_client::MediaClient;
 use crate::common::relay::LossyRelay;
@@ -124,4 +125,51 @@ async fn under_loss_video_pauses_audio_flows_and_video_returns_when_the_network_
     let p = stats_of(&chair, hearing, &a.participant_id).await;
     assert_eq!(video_target(&p), Some(0), "{p}");
     assert!(relay.dropped.load(std::sync::atomic::Ordering::Relaxed) > 50);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_phone_that_changes_networks_restarts_ice_and_keeps_its_seat() {
+    let (srv, demo) = TestServer::with_media(Backend::Sqlite, &[]).await.unwrap();
+    let hearing = demo["hearing"]["id"].as_i64().unwrap();
+    let chair = srv.staff(&demo, "arbitrator").await;
+    let applicant = srv.ready_party(&demo, "applicant", hearing).await;
+    let mut c = MediaClient::join(&srv.base, hearing, token(&chair)).await;
+    let a = MediaClient::join_admitted(&srv.base, hearing, token(&applicant), token(&chair)).await;
+    assert!(
+        wait_for(Duration::from_secs(10), || a
+            .received_from(&c.participant_id)
+            .video_packets
+            > 30
+            && c.received_from(&a.participant_id).video_packets > 30)
+        .await
+    );
+    let before = stats_of(&chair, hearing, &a.participant_id).await;
+
+    a.restart_ice().await;
+    let (to_a, to_c) = (
+        a.received_from(&c.participant_id).video_packets,
+        c.received_from(&a.participant_id).video_packets,
+    );
+    assert!(
+        wait_for(Duration::from_secs(10), || a
+            .received_from(&c.participant_id)
+            .video_packets
+            > to_a + 60
+            && c.received_from(&a.participant_id).video_packets > to_c + 60)
+        .await,
+        "media did not flow both ways after the ICE restart"
+    );
+    // The same seat and participant: the chair never saw it leave or reconnect.
+    let after = stats_of(&chair, hearing, &a.participant_id).await;
+    assert_eq!(after["participant_id"], before["participant_id"]);
+    assert_eq!(after["connected"], true, "{after}");
+    while let Ok(ev) = c.events.try_recv() {
+        assert!(
+            !matches!(
+                ev["type"].as_str(),
+                Some("participant_left" | "participant_reconnecting")
+            ),
+            "the chair was told {ev}"
+        );
+    }
 }

@@ -119,6 +119,8 @@ Object.defineProperty(hook, 'localStream', { get: () => S.localStream, enumerabl
 Object.defineProperty(hook, 'screenTrack', { get: () => (S.screen ? S.screen.track : null), enumerable: false });
 /** Simulate a network drop (support and tests): close the socket without `leave`. */
 hook.dropSocket = () => { if (S.ws) S.ws.close(); };
+/** Tests: restart ICE now, as after a change of network. */
+hook.restartIce = () => { if (S.pc) { S.wantIceRestart = true; S.iceRestarts = (S.iceRestarts || 0) + 1; renegotiate(S.pc); } };
 /** Tests: the sending side's own view (outbound layers, available bitrate). */
 hook.sendStats = async () => {
   if (!S.pc) return null;
@@ -168,6 +170,7 @@ function expose() {
   hook.videoTracks = Object.fromEntries([...S.participants.entries()].map(([pid, p]) => [pid, (p.videos || []).map((v) => ({ role: v.role, state: v.track.readyState, muted: v.track.muted }))]));
   hook.sharing = !!(S.screen && S.screen.confirmed);
   hook.simulcast = !!S.simulcast;
+  hook.iceRestarts = S.iceRestarts || 0;
   hook.viewSizes = Object.fromEntries(viewSizes.sent);
   hook.canShare = canShare();
   hook.screenTile = ui.screenTile && ui.screenTile.isConnected && !ui.screenTile.hidden
@@ -1103,13 +1106,24 @@ function trimCodecs(pc) {
   }
 }
 
+/** New ICE credentials and candidates on the same connection (a new network path). */
+function restartIce(pc) {
+  if (pc !== S.pc || !['disconnected', 'failed'].includes(pc.iceConnectionState)) return;
+  log('ICE restart');
+  S.iceRestarts = (S.iceRestarts || 0) + 1;
+  S.wantIceRestart = true;
+  renegotiate(pc);
+}
+
 /** A new offer from our side (tracks added or removed); deferred while one is in flight. */
 async function renegotiate(pc) {
   if (pc !== S.pc) return;
   if (pc.signalingState !== 'stable') { S.needOffer = true; return; }
   S.needOffer = false;
   trimCodecs(pc);
-  const offer = await pc.createOffer();
+  const iceRestart = !!S.wantIceRestart;
+  S.wantIceRestart = false;
+  const offer = await pc.createOffer(iceRestart ? { iceRestart: true } : undefined);
   if (pc !== S.pc) return;
   await pc.setLocalDescription(offer);
   if (pc !== S.pc) return;
@@ -1821,6 +1835,16 @@ async function onJoined(msg) {
     if (S.offerSent) send(m); else S.pendingCandidates.push(m);
   };
   pc.ontrack = (ev) => onTrack(pc, ev);
+  // A phone changing networks (Wi-Fi ↔ cellular) loses its path but not its signaling:
+  // restart ICE on the same connection (new candidates, same media and seat) when the
+  // path stays down for two seconds; a connection that fails outright starts over below.
+  pc.oniceconnectionstatechange = () => {
+    if (pc !== S.pc) return;
+    clearTimeout(S.iceRestartTimer);
+    if (pc.iceConnectionState === 'disconnected') {
+      S.iceRestartTimer = setTimeout(() => restartIce(pc), 2000);
+    }
+  };
   pc.onconnectionstatechange = () => {
     if (pc !== S.pc) return;
     log('peer connection', pc.connectionState);

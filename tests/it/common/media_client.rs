@@ -557,6 +557,18 @@ impl MediaClient {
             .unwrap_or_default()
     }
 
+    /// A change of network: ICE restarts on a freshly bound socket (a new address for
+    /// the server to find), with a new offer.
+    pub async fn restart_ice(&self) {
+        self.pc.restart_ice().await.unwrap();
+        let offer = self.pc.create_offer(None).await.unwrap();
+        self.pc.set_local_description(offer).await.unwrap();
+        // Not trickling: give the new socket's host candidate a moment to be gathered.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let offer = self.pc.local_description().await.unwrap();
+        self.send(json!({"type": "offer", "sdp": offer.sdp}));
+    }
+
     pub fn send(&self, msg: Value) {
         let _ = self.ws_out.send(Message::Text(msg.to_string().into()));
     }

@@ -451,6 +451,35 @@ async function main() {
       assert(await resp.page.evaluate(() => window.__yt.participantId) === respId, 'the respondent got a new seat');
     });
 
+    await check('audio only: the agent switches to audio only in 更多; its video stops both ways, sound keeps coming; back to video restores it', async () => {
+      const [clerkP, ag] = [people[0], people[2]];
+      const agId = await ag.page.evaluate(() => window.__yt.participantId);
+      const frames = () => ag.page.evaluate(() => [...document.querySelectorAll('.tile video')].map((v) => (v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality().totalVideoFrames : 0)));
+      const audioBytes = () => ag.page.evaluate(async () => {
+        let n = 0;
+        (await window.__yt.pc.getStats()).forEach((r) => { if (r.type === 'inbound-rtp' && r.kind === 'audio') n += r.bytesReceived || 0; });
+        return n;
+      });
+      await ag.page.locator('.ctl-more').tap();
+      await ag.page.locator('.ctl-audio-only').tap();
+      await ag.page.waitForFunction(() => window.__yt.audioOnly === true);
+      await shot(ag.page, 'room-audio-only-agent.png');
+      await ag.page.locator('.sheet-close').tap();
+      await clerkP.page.locator(`.tile[data-participant-id="${agId}"][data-video-muted="1"]`).waitFor({ state: 'attached', timeout: 5000 });
+      await sleep(1500);
+      const [f0, a0] = [await frames(), await audioBytes()];
+      await sleep(2000);
+      const [f1, a1] = [await frames(), await audioBytes()];
+      assert(f1.every((x, i) => x - f0[i] <= 2), `video still arriving in audio-only mode: ${f0} → ${f1}`);
+      assert(a1 - a0 > 5000, `audio stopped in audio-only mode: ${a0} → ${a1} bytes`);
+      await ag.page.locator('.ctl-more').tap();
+      await ag.page.locator('.ctl-audio-only').tap();
+      await ag.page.locator('.sheet-close').tap();
+      await ag.page.waitForFunction(() => window.__yt.audioOnly === false);
+      await clerkP.page.locator(`.tile[data-participant-id="${agId}"][data-video-muted="0"]`).waitFor({ state: 'attached', timeout: 5000 });
+      await assertRoom(ag, others(ag), 'video/VP8', errors);
+    });
+
     // ---------------------------------------------------------------- run 2: H.264
     const h264 = await people[0].page.evaluate(() => {
       const s = (RTCRtpSender.getCapabilities('video') || { codecs: [] }).codecs.map((c) => c.mimeType);

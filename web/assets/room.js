@@ -171,6 +171,7 @@ function expose() {
   hook.sharing = !!(S.screen && S.screen.confirmed);
   hook.simulcast = !!S.simulcast;
   hook.iceRestarts = S.iceRestarts || 0;
+  hook.audioOnly = !!S.audioOnly;
   hook.viewSizes = Object.fromEntries(viewSizes.sent);
   hook.canShare = canShare();
   hook.screenTile = ui.screenTile && ui.screenTile.isConnected && !ui.screenTile.hidden
@@ -685,6 +686,11 @@ function renderSheet() {
       h('button', { type: 'button', class: 'btn btn-ghost btn-small sheet-close', onclick: toggleSheet }, t('room.close'))),
     isParty() ? h('section', { class: 'sheet-section' }, h('h3', null, t('room.help_title')), h('p', { class: 'muted small' }, t('room.help_hint')), helpForm()) : null,
     myRole() === 'observer' ? null : h('section', { class: 'sheet-section' }, h('h3', null, t('room.exhibit_title')), h('p', { class: 'muted small' }, t('room.exhibit_hint')), uploadForm()),
+    h('section', { class: 'sheet-section' },
+      h('h3', null, t('room.audio_only_title')),
+      h('p', { class: 'muted small' }, t('room.audio_only_hint')),
+      h('button', { type: 'button', class: 'btn btn-secondary ctl-audio-only', 'aria-pressed': S.audioOnly ? 'true' : 'false', onclick: () => setAudioOnly(!S.audioOnly) },
+        t(S.audioOnly ? 'room.audio_only_off' : 'room.audio_only_on'))),
     h('section', { class: 'sheet-section' }, h('h3', null, t('room.language')), langButton()));
 }
 
@@ -820,6 +826,30 @@ function toggleCam() {
   v.enabled = S.camOn;
   send({ type: 'mute', kind: 'video', muted: !S.camOn });
   updateControls();
+}
+
+/**
+ * Audio only (a weak network): the server stops sending us video and we stop sending
+ * ours; audio keeps going. Back again restores the camera as it was.
+ */
+function setAudioOnly(on) {
+  if (!!S.audioOnly === on) return;
+  S.audioOnly = on;
+  send({ type: 'audio_only', enabled: on });
+  const v = S.localStream && S.localStream.getVideoTracks()[0];
+  if (v) {
+    if (on) {
+      S.camBeforeAudioOnly = S.camOn;
+      if (S.camOn) toggleCam();
+    } else if (S.camBeforeAudioOnly && !S.camOn) {
+      toggleCam();
+    }
+  }
+  const room = app.querySelector('.room');
+  if (room) room.dataset.audioOnly = on ? '1' : '0';
+  renderSheet();
+  updateControls();
+  expose();
 }
 
 let leaveTimer = null;
@@ -1405,7 +1435,9 @@ function connect() {
     if (gen !== S.wsGen) return;
     opened = true;
     S.lastPong = Date.now();
-    send(audioOnlyAdvised() ? { type: 'join', audio_only: true } : { type: 'join' });
+    // Audio only when the device check advised it, or when chosen before a reconnect.
+    if (audioOnlyAdvised()) S.audioOnly = true;
+    send(S.audioOnly ? { type: 'join', audio_only: true } : { type: 'join' });
     startPing();
   };
   ws.onmessage = (ev) => {

@@ -203,12 +203,33 @@ async fn main() {
     }
     // Warm up, then measure.
     tokio::time::sleep(Duration::from_secs(3)).await;
+    media_client::probe::take();
+    media_client::probe::ON.store(true, std::sync::atomic::Ordering::Relaxed);
     let cpu0 = cpu_seconds(pid);
     let fwd0 = metric(&http, &base, "yunting_sfu_rtp_packets_forwarded").await;
+    let rcv0 = metric(&http, &base, "yunting_sfu_rtp_packets_received").await;
     let t0 = Instant::now();
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     let cpu1 = cpu_seconds(pid);
     let fwd1 = metric(&http, &base, "yunting_sfu_rtp_packets_forwarded").await;
+    let rcv1 = metric(&http, &base, "yunting_sfu_rtp_packets_received").await;
+    media_client::probe::ON.store(false, std::sync::atomic::Ordering::Relaxed);
+    // Audio frames: publisher hands a frame to its stack → subscriber's stack delivers
+    // it, through the server (all on loopback: an upper bound of what the server adds).
+    let mut delays = media_client::probe::take();
+    delays.sort_unstable();
+    let dq = |q: f64| {
+        delays
+            .get(((delays.len() as f64 - 1.0) * q).round() as usize)
+            .map_or(f64::NAN, |us| *us as f64 / 1000.0)
+    };
+    let sent_frames = media_client::probe::SENT.load(std::sync::atomic::Ordering::Relaxed);
+    let got_frames = media_client::probe::RECEIVED.load(std::sync::atomic::Ordering::Relaxed);
+    // What the server received and should have sent on (to the M−1 others), against
+    // what it forwarded; and audio frames the subscribers got against what was sent.
+    let should = (rcv1 - rcv0) as f64 * (per_room - 1) as f64;
+    let server_loss = (1.0 - (fwd1 - fwd0) as f64 / should.max(1.0)).max(0.0);
+    let delivered = got_frames as f64 / (sent_frames as f64 * (per_room - 1) as f64).max(1.0);
     let elapsed = t0.elapsed().as_secs_f64();
     let rss = rss_bytes(pid);
     let forwarded = (fwd1 - fwd0) as f64;
@@ -237,6 +258,15 @@ async fn main() {
             .copied()
             .unwrap_or(f64::NAN)
     };
+    println!(
+        "latency publisher→subscriber (audio frames, n={}): p50={:.2} ms p99={:.2} ms; server-side loss={:.3}% (forwarded vs received×{}); audio frames delivered={:.2}%",
+        delays.len(),
+        dq(0.5),
+        dq(0.99),
+        server_loss * 100.0,
+        per_room - 1,
+        delivered * 100.0
+    );
     println!(
         "rooms={rooms} participants/room={per_room} forwarded_pps={:.0} cpu_us_per_forwarded_packet={:.2} server_cpu_cores={:.2} rss_mb={:.1} rss_per_participant_mb={:.2} join_to_first_video_ms_p50={:.0} p99={:.0}",
         forwarded / elapsed,

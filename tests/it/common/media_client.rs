@@ -111,6 +111,68 @@ pub struct Received {
 
 type Counts = Arc<Mutex<HashMap<String, Received>>>;
 
+/// The load generator's end-to-end probe (off unless [`probe::ON`] is set): each audio
+/// frame's send instant, keyed by its publisher and its bytes; a subscriber receiving the
+/// frame (one Opus frame is one RTP payload, unchanged by the SFU) records the delay.
+pub mod probe {
+    use std::collections::HashMap;
+    use std::hash::{Hash, Hasher};
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::{Mutex, OnceLock};
+    use std::time::Instant;
+
+    pub static ON: AtomicBool = AtomicBool::new(false);
+    pub static SENT: AtomicU64 = AtomicU64::new(0);
+    pub static RECEIVED: AtomicU64 = AtomicU64::new(0);
+
+    fn sent_at() -> &'static Mutex<HashMap<(String, u64), Instant>> {
+        static M: OnceLock<Mutex<HashMap<(String, u64), Instant>>> = OnceLock::new();
+        M.get_or_init(Default::default)
+    }
+
+    fn delays() -> &'static Mutex<Vec<u32>> {
+        static D: OnceLock<Mutex<Vec<u32>>> = OnceLock::new();
+        D.get_or_init(Default::default)
+    }
+
+    fn key(bytes: &[u8]) -> u64 {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        bytes.hash(&mut h);
+        h.finish()
+    }
+
+    pub fn sent(publisher: &str, frame: &[u8]) {
+        if !ON.load(Ordering::Relaxed) {
+            return;
+        }
+        SENT.fetch_add(1, Ordering::Relaxed);
+        sent_at()
+            .lock()
+            .unwrap()
+            .insert((publisher.to_string(), key(frame)), Instant::now());
+    }
+
+    pub fn received(publisher: &str, payload: &[u8]) {
+        if !ON.load(Ordering::Relaxed) {
+            return;
+        }
+        RECEIVED.fetch_add(1, Ordering::Relaxed);
+        let at = sent_at()
+            .lock()
+            .unwrap()
+            .get(&(publisher.to_string(), key(payload)))
+            .copied();
+        if let Some(at) = at {
+            delays().lock().unwrap().push(at.elapsed().as_micros() as u32);
+        }
+    }
+
+    /// The delays recorded so far (µs), cleared.
+    pub fn take() -> Vec<u32> {
+        std::mem::take(&mut *delays().lock().unwrap())
+    }
+}
+
 /// How a test client connects.
 #[derive(Default)]
 struct Connect<'a> {
@@ -182,6 +244,7 @@ impl PeerConnectionEventHandler for Handler {
                         }
                     } else {
                         r.audio_packets += 1;
+                        probe::received(&publisher, &p.payload);
                     }
                 }
             }
@@ -536,7 +599,7 @@ impl MediaClient {
             .codecs[0]
             .payload_type;
         let vfeed = tokio::spawn(feed_video(video, vpt, video_file));
-        let afeed = tokio::spawn(feed_audio(audio, apt, audio_file));
+        let afeed = tokio::spawn(feed_audio(audio, apt, audio_file, participant_id.clone()));
         MediaClient {
             participant_id,
             pc,
@@ -609,6 +672,7 @@ async fn feed<R>(
     period: Duration,
     open: impl Fn() -> Option<R>,
     next_frame: impl Fn(&mut R) -> Option<bytes::Bytes>,
+    probe_as: Option<String>,
 ) {
     let ssrc = track.ssrcs().await[0];
     while let Some(mut reader) = open() {
@@ -619,6 +683,9 @@ async fn feed<R>(
             // against the video (the recording drops it).
             if !data.starts_with(b"OpusTags") {
                 tick.tick().await;
+            }
+            if let Some(who) = &probe_as {
+                probe::sent(who, &data);
             }
             let sample = Sample {
                 data,
@@ -646,13 +713,18 @@ async fn feed_video(track: Arc<TrackLocalStaticSample>, pt: u8, file: PathBuf) {
     // 1/30 s, rounded up so that the packetizer's `(duration × 90 kHz) as u32` is 3000
     // ticks: a 33 ms period would run the video 1 % fast (10 ms per second ahead of the
     // audio).
-    feed(track, pt, Duration::from_nanos(33_333_334), open, |r| {
-        r.parse_next_frame().ok().map(|(f, _)| f.freeze())
-    })
+    feed(
+        track,
+        pt,
+        Duration::from_nanos(33_333_334),
+        open,
+        |r| r.parse_next_frame().ok().map(|(f, _)| f.freeze()),
+        None,
+    )
     .await
 }
 
-async fn feed_audio(track: Arc<TrackLocalStaticSample>, pt: u8, file: PathBuf) {
+async fn feed_audio(track: Arc<TrackLocalStaticSample>, pt: u8, file: PathBuf, who: String) {
     let open = || {
         OggReader::new(
             std::io::BufReader::new(std::fs::File::open(&file).ok()?),
@@ -661,8 +733,13 @@ async fn feed_audio(track: Arc<TrackLocalStaticSample>, pt: u8, file: PathBuf) {
         .ok()
         .map(|(r, _)| r)
     };
-    feed(track, pt, Duration::from_millis(20), open, |r| {
-        r.parse_next_page().ok().map(|(p, _)| p.freeze())
-    })
+    feed(
+        track,
+        pt,
+        Duration::from_millis(20),
+        open,
+        |r| r.parse_next_page().ok().map(|(p, _)| p.freeze()),
+        Some(who),
+    )
     .await
 }

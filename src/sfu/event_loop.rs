@@ -74,6 +74,9 @@ pub struct EventLoop {
 /// about 750 ms of media, within the "at most the last second".
 const RECORDING_HANDOVER: Duration = Duration::from_millis(500);
 
+/// Datagrams taken from the socket before each pump and flush, when they are waiting.
+const RECV_BATCH: usize = 32;
+
 /// How often each subscriber's layers are chosen again (a changed estimate or view size
 /// also triggers it).
 const ALLOCATION_INTERVAL: Duration = Duration::from_millis(500);
@@ -179,7 +182,18 @@ impl EventLoop {
                 .min(now + Duration::from_millis(500));
             tokio::select! {
                 r = self.socket.recv_from(&mut buf) => match r {
-                    Ok((n, from)) => self.on_datagram(&buf[..n], from),
+                    Ok((n, from)) => {
+                        self.on_datagram(&buf[..n], from);
+                        // Whatever else is already queued is handled before the next
+                        // pump and flush: one poll of each touched connection and one
+                        // batched send for the lot, instead of one per datagram.
+                        for _ in 1..RECV_BATCH {
+                            match self.socket.try_recv_from(&mut buf) {
+                                Ok((n, from)) => self.on_datagram(&buf[..n], from),
+                                Err(_) => break,
+                            }
+                        }
+                    }
                     Err(e) => tracing::debug!(error = %e, "media recv"),
                 },
                 Some(ev) = tcp.recv() => self.on_tcp(ev),
@@ -1426,11 +1440,7 @@ impl EventLoop {
                 let _ = w.send(data);
             }
         }
-        for (to, data) in out {
-            if let Err(e) = self.socket.send_to(&data, to).await {
-                tracing::debug!(error = %e, "media send");
-            }
-        }
+        super::batch_send::send_all(&self.socket, &out).await;
     }
 }
 

@@ -8,6 +8,7 @@
 //! layer switching yet, and the `rtc` write path still allocates per packet; see the
 //! issue 3 notes in docs/performance.md.
 
+pub mod batch_send;
 pub mod demux;
 pub mod event_loop;
 pub mod participant;

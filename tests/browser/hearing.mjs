@@ -249,7 +249,7 @@ async function screenTileLive(page, who, name) {
   return info;
 }
 
-/** The camera tile of a role still shows a camera (at most 960×540, the room's capture size), not the 1280×720 screen. */
+/** The camera tile of a role still shows a camera (4:3 fake camera), not the screen. */
 async function cameraTileOk(page, role, who) {
   const c = await page.evaluate((role) => {
     const el = [...document.querySelectorAll('.tile')].find((x) => x.dataset.role === role);
@@ -257,7 +257,7 @@ async function cameraTileOk(page, role, who) {
     return v ? { w: v.videoWidth, h: v.videoHeight } : null;
   }, role);
   assert(c && c.w > 0, `${who}: the ${role} camera tile has no picture: ${JSON.stringify(c)}`);
-  assert(c.w <= 960 && c.h <= 540, `${who}: the ${role} tile shows ${c.w}×${c.h}, not the camera`);
+  assert(Math.abs(c.w / c.h - 4 / 3) < 0.1, `${who}: the ${role} tile shows ${c.w}×${c.h}, not the 4:3 camera`);
 }
 
 async function mainText(page) {

@@ -1300,9 +1300,10 @@ async function openMedia(audioOnly) {
     if (audioOnly) throw Object.assign(new Error('audio only advised'), { name: 'AudioOnly' });
     S.localStream = await navigator.mediaDevices.getUserMedia({
       audio,
-      // 960×540 is the smallest size browsers send in three simulcast layers (240, 480, 960 wide).
+      // Browsers send three simulcast layers from 960×540 up; 960×720 keeps the tiles' 4:3
+      // (layers 240×180, 480×360, 960×720).
       video: SIMULCAST
-        ? { facingMode: 'user', width: { ideal: 960 }, height: { ideal: 540 }, frameRate: { ideal: 24, max: 30 } }
+        ? { facingMode: 'user', width: { ideal: 960 }, height: { ideal: 720 }, frameRate: { ideal: 24, max: 30 } }
         : { facingMode: 'user', width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 24, max: 30 } },
     });
     S.mediaMode = 'full';

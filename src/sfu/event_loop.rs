@@ -17,7 +17,7 @@ use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent};
 use rtc::peer_connection::message::{RTCMessage, TaggedRTCMessage};
 use rtc::peer_connection::sdp::RTCSessionDescription;
-use rtc::peer_connection::state::RTCPeerConnectionState;
+use rtc::peer_connection::state::{RTCIceConnectionState, RTCPeerConnectionState};
 use rtc::peer_connection::transport::RTCIceCandidateInit;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
@@ -750,14 +750,14 @@ impl EventLoop {
         }
         let hearing = p.hearing;
         if restart {
+            // rtc drops the selected candidate pair at once: until the new path is
+            // checked, nothing reaches the phone and nothing it sends is taken, so a
+            // keyframe asked now would be lost. Video in both directions resumes at
+            // keyframes asked once ICE is connected again (see `pump`).
             tracing::info!(participant = id, "ICE restart");
-            let asks: Vec<(u64, u32, usize)> = p
-                .subscribed
-                .iter_mut()
-                .filter_map(|t| t.restart().map(|l| (t.publisher, t.key, l)))
-                .collect();
-            for (publisher, key, layer) in asks {
-                self.request_keyframe(publisher, key, layer);
+            p.ice_restarting = true;
+            for t in p.subscribed.iter_mut() {
+                t.restart();
             }
         }
         if first {
@@ -956,6 +956,7 @@ impl EventLoop {
         let mut opened: Vec<(u64, OpenedStream)> = Vec::new();
         let mut media: Vec<(u64, rtc::rtp::Packet)> = Vec::new();
         let mut keyframe_asks: Vec<(u64, u32)> = Vec::new();
+        let mut ice_restarted: Vec<(i64, u64)> = Vec::new();
         let touched: Vec<u64> = self.dirty.iter().copied().collect();
         let now_ms = self.now_ms();
         for id in touched {
@@ -967,6 +968,12 @@ impl EventLoop {
                 match ev {
                     RTCPeerConnectionEvent::OnConnectionStateChangeEvent(s) => {
                         p.connected = s == RTCPeerConnectionState::Connected;
+                    }
+                    RTCPeerConnectionEvent::OnIceConnectionStateChangeEvent(
+                        RTCIceConnectionState::Connected | RTCIceConnectionState::Completed,
+                    ) if p.ice_restarting => {
+                        p.ice_restarting = false;
+                        ice_restarted.push((p.hearing, p.id));
                     }
                     RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
                         let codec = pc
@@ -1069,6 +1076,10 @@ impl EventLoop {
         }
         if !opened.is_empty() {
             self.offers_pending = true;
+        }
+        for (hearing, id) in ice_restarted {
+            tracing::info!(participant = id, "ICE connected again after a restart");
+            self.resume_video_of(hearing, id);
         }
         for (publisher, stream) in opened {
             self.open_stream(publisher, stream);
@@ -1340,6 +1351,14 @@ impl EventLoop {
             // The payload is shared (refcounted) and the extension list is empty: the
             // per-subscriber copy is the fixed header only.
             let mut out = pkt.clone();
+            if let Some(rw) = sub
+                .vp8_ids
+                .as_mut()
+                .and_then(|m| m.map(source_ssrc, &pkt.payload))
+            {
+                out.payload =
+                    rewritten_payload(&mut self.payload_arena, &pkt.payload, |b| rw.apply(b));
+            }
             out.header.ssrc = sub.ssrc;
             out.header.payload_type = pt;
             out.header.sequence_number = seq;
@@ -1454,5 +1473,41 @@ fn keep_pending_sr(
         *slot = (at_us, sr);
     } else if pending.len() < MAX_PENDING_SRS {
         pending.push((at_us, sr));
+    }
+}
+
+/// A copy of `src`, changed by `edit`, cut from `arena` (refilled 64 KiB at a time).
+fn rewritten_payload(
+    arena: &mut bytes::BytesMut,
+    src: &[u8],
+    edit: impl FnOnce(&mut [u8]),
+) -> bytes::Bytes {
+    if arena.capacity() - arena.len() < src.len() {
+        *arena = bytes::BytesMut::with_capacity(src.len().max(64 * 1024));
+    }
+    arena.extend_from_slice(src);
+    let mut copy = arena.split();
+    edit(&mut copy);
+    copy.freeze()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rewritten_payload;
+
+    #[test]
+    fn rewritten_payloads_are_separate_copies_from_one_buffer() {
+        let mut arena = bytes::BytesMut::new();
+        let src = [1u8, 2, 3, 4];
+        let a = rewritten_payload(&mut arena, &src, |b| b[0] = 9);
+        let b = rewritten_payload(&mut arena, &src, |b| b[3] = 8);
+        assert_eq!(&a[..], &[9, 2, 3, 4]);
+        assert_eq!(&b[..], &[1, 2, 3, 8]);
+        // Both came from the first 64 KiB block: no allocation for the second.
+        assert!(arena.capacity() >= 64 * 1024 - 8);
+        let big = vec![7u8; 100_000];
+        let c = rewritten_payload(&mut arena, &big, |_| {});
+        assert_eq!(c.len(), 100_000);
+        assert_eq!(&a[..], &[9, 2, 3, 4], "earlier copies are not disturbed");
     }
 }

@@ -49,6 +49,8 @@ pub struct Participant {
     pub sent: crate::media::bitrate::BitrateMeter,
     /// The ICE username of its last offer (a new one means an ICE restart).
     pub remote_ufrag: Option<String>,
+    /// It restarted ICE and the new path is not checked yet.
+    pub ice_restarting: bool,
     /// The streams it publishes that we acknowledge in RTCP: not its simulcast layers
     /// (see [`super::peer_connection::HoldSimulcastAcks`]).
     pub ackable: super::peer_connection::AckableSsrcs,

@@ -193,11 +193,14 @@ async function roomState(page) {
     const tiles = [...document.querySelectorAll('.tile')].map((el) => {
       const v = el.querySelector('video');
       const q = v && v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : null;
+      const vt = v && v.srcObject && v.srcObject.getVideoTracks ? v.srcObject.getVideoTracks()[0] : null;
       return {
         pid: el.dataset.participantId,
         label: (el.querySelector('.tile-label') || {}).textContent || '',
         width: v ? v.videoWidth : 0,
         frames: q ? q.totalVideoFrames : 0,
+        track: vt ? vt.id : null,
+        element: v ? { paused: v.paused, readyState: v.readyState, trackState: vt && vt.readyState, trackMuted: vt && vt.muted } : null,
         audioMuted: el.dataset.audioMuted,
         reconnecting: el.dataset.reconnecting,
       };
@@ -209,7 +212,13 @@ async function roomState(page) {
       stats.forEach((r) => {
         if (r.kind !== 'video' || !r.codecId) return;
         const c = stats.get(r.codecId);
-        if (r.type === 'inbound-rtp') inbound.push({ codec: c && c.mimeType, frames: r.framesDecoded || 0, track: r.trackIdentifier });
+        if (r.type === 'inbound-rtp') {
+          inbound.push({
+            codec: c && c.mimeType, frames: r.framesDecoded || 0, track: r.trackIdentifier, ssrc: r.ssrc,
+            packets: r.packetsReceived, lost: r.packetsLost, keyframes: r.keyFramesDecoded, dropped: r.framesDropped,
+            nacks: r.nackCount, plis: r.pliCount, firs: r.firCount, freezes: r.freezeCount, width: r.frameWidth,
+          });
+        }
         if (r.type === 'outbound-rtp') outbound.push({ codec: c && c.mimeType, frames: r.framesEncoded || 0 });
       });
     }
@@ -219,6 +228,23 @@ async function roomState(page) {
       text: document.body.innerText, tiles, inbound, outbound,
     };
   });
+}
+
+/** Every tile of `p` decodes new frames within `ms` (after a path change). */
+async function waitFramesGrow(p, ms) {
+  const frames = () => p.page.evaluate(() => Object.fromEntries([...document.querySelectorAll('.tile')].map((el) => {
+    const v = el.querySelector('video');
+    return [el.dataset.participantId, v && v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality().totalVideoFrames : 0];
+  })));
+  const start = await frames();
+  const deadline = Date.now() + ms;
+  let now = start;
+  while (Date.now() < deadline) {
+    await sleep(250);
+    now = await frames();
+    if (Object.keys(start).every((pid) => now[pid] > start[pid] + 2)) return;
+  }
+  throw new Error(`${p.who}: video did not resume within ${ms} ms: ${JSON.stringify(start)} → ${JSON.stringify(now)}`);
 }
 
 async function waitForTiles(page, n, who) {
@@ -247,7 +273,9 @@ async function assertRoom(p, others, wantCodec, errors) {
   for (const t of b.tiles) {
     const before = a.tiles.find((x) => x.pid === t.pid);
     assert(t.width > 0, `${p.who}: tile ${t.pid} (${t.label}) has videoWidth 0`);
-    assert(before && t.frames > before.frames, `${p.who}: tile ${t.pid} (${t.label}) totalVideoFrames did not grow over 2 s (${before && before.frames} → ${t.frames})`);
+    const rtp = (st, tile) => JSON.stringify(st.inbound.find((i) => tile && i.track === tile.track) || null);
+    assert(before && t.frames > before.frames, `${p.who}: tile ${t.pid} (${t.label}) totalVideoFrames did not grow over 2 s (${before && before.frames} → ${t.frames}); `
+      + `element ${JSON.stringify(t.element)}; inbound-rtp ${rtp(a, before)} → ${rtp(b, t)}`);
   }
   for (const o of others) {
     const want = `${ROLE_ZH[o.role]} · ${o.name}`;
@@ -441,12 +469,19 @@ async function main() {
     await check('network change: the respondent restarts ICE on the same connection; it keeps its seat and video flows both ways', async () => {
       const resp = people[1];
       const respId = await resp.page.evaluate(() => window.__yt.participantId);
+      const ufrag = (sdp) => ((sdp || '').match(/a=ice-ufrag:(\S+)/) || [])[1];
+      const before = await resp.page.evaluate(() => window.__yt.pc.remoteDescription.sdp);
       await resp.page.evaluate(() => window.__yt.restartIce());
-      await resp.page.waitForFunction(() => {
+      // Done when both sides use new credentials and the new path is connected.
+      await resp.page.waitForFunction(([old, src]) => {
         const pc = window.__yt.pc;
-        return window.__yt.iceRestarts >= 1 && (!pc || pc.iceConnectionState === 'connected' || pc.iceConnectionState === 'completed');
-      }, null, { timeout: TIMEOUT });
-      // Frames keep growing on every tile, the respondent's included.
+        const u = (sdp) => ((sdp || '').match(new RegExp(src)) || [])[1];
+        return pc && pc.signalingState === 'stable' && pc.remoteDescription && u(pc.remoteDescription.sdp) !== old
+          && (pc.iceConnectionState === 'connected' || pc.iceConnectionState === 'completed');
+      }, [ufrag(before), 'a=ice-ufrag:(\\S+)'], { timeout: TIMEOUT });
+      // Video resumes at fresh keyframes, on every tile, the respondent's included (a
+      // freeze while the path changes is expected; a frozen tile afterwards is not).
+      for (const p of people) await waitFramesGrow(p, 10000);
       for (const p of people) await assertRoom(p, others(p), 'video/VP8', errors);
       assert(await resp.page.evaluate(() => window.__yt.participantId) === respId, 'the respondent got a new seat');
     });

@@ -1,8 +1,8 @@
 //! The media core's decisions, kept apart from sockets and the WebRTC stack (as str0m
 //! does): how a forwarded RTP header is rewritten for one subscriber, whether a packet
 //! starts a keyframe, when a keyframe may be asked for again, which simulcast layer a
-//! subscriber gets, and how sequence numbers and timestamps stay continuous across layer
-//! switches. Every function here works in place on borrowed buffers: these run once per
+//! subscriber gets, and how sequence numbers, timestamps and VP8 picture ids stay
+//! continuous across layer switches. Every function here works in place on borrowed buffers: these run once per
 //! forwarded packet, so nothing allocates.
 //!
 //! Per subscriber, a little more: how much it can take (`bandwidth`, from the loss its
@@ -20,3 +20,4 @@ pub mod routing;
 pub mod rtp_header;
 pub mod seq_map;
 pub mod signaling;
+pub mod vp8_ids;

@@ -48,6 +48,9 @@ pub struct EventLoop {
     /// Connections touched since the last flush: only these are polled, so a packet costs
     /// the same however many people are in other rooms.
     dirty: HashSet<u64>,
+    /// Payload copies for the few packets a subscriber needs changed (VP8 ids after a
+    /// layer switch) are cut from this one buffer: an allocation per 64 KiB, not per packet.
+    payload_arena: bytes::BytesMut,
     /// Each connection's next timer, as of its last flush.
     deadlines: HashMap<u64, Instant>,
     /// Some participant needs an offer (set when tracks are added or removed).
@@ -145,6 +148,7 @@ impl EventLoop {
             next_id: 1,
             started: Instant::now(),
             dirty: HashSet::new(),
+            payload_arena: bytes::BytesMut::new(),
             deadlines: HashMap::new(),
             offers_pending: false,
             next_housekeeping: Instant::now(),
@@ -425,7 +429,12 @@ impl EventLoop {
                 );
             }
         }
-        // Every video subscription touching this participant waits for a keyframe.
+        self.resume_video_of(hearing, id);
+    }
+
+    /// Every video subscription touching this participant (what it receives and what
+    /// the others receive from it) waits for, and asks, a fresh keyframe.
+    fn resume_video_of(&mut self, hearing: i64, id: u64) {
         let mut asks = Vec::new();
         for s in self
             .participants
@@ -578,6 +587,7 @@ impl EventLoop {
             sent: Default::default(),
             ackable: Default::default(),
             remote_ufrag: None,
+            ice_restarting: false,
         };
         let others: Vec<_> = self
             .participants

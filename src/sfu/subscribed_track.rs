@@ -1,13 +1,14 @@
 //! One participant's copy of another participant's published track: its own send-only
 //! transceiver (reusing the client's m-line makes browsers drop the media), its own SSRC,
 //! the payload type negotiated on it, which layer it gets (switched only at a keyframe
-//! of the new layer), and the numbering that keeps it one continuous stream across layer
-//! switches and publisher reconnects.
+//! of the new layer), and the numbering (sequence, timestamp, VP8 picture ids) that keeps
+//! it one continuous stream across layer switches and publisher reconnects.
 
 use super::published_track::TrackSource;
 use crate::media::layer_select::{Forward, LayerSwitch};
 use crate::media::seq_map::SequenceMapper;
 use crate::media::signaling::MediaKind;
+use crate::media::vp8_ids::PictureIdMapper;
 use rtc::rtp_transceiver::RTCRtpSenderId;
 
 /// The height a video is assumed shown at until the subscriber says (a phone's tile).
@@ -32,6 +33,8 @@ pub struct SubscribedTrack {
     /// Which layer is forwarded, and which is wanted.
     pub switch: LayerSwitch,
     pub seq: SequenceMapper,
+    /// VP8 only: its picture ids continue across sources too.
+    pub vp8_ids: Option<PictureIdMapper>,
     /// Height the subscriber shows this video at (0: hidden).
     pub display_height: u16,
     pub packets: u64,
@@ -62,6 +65,10 @@ impl SubscribedTrack {
             negotiated: false,
             switch,
             seq: SequenceMapper::default(),
+            vp8_ids: source
+                .mime
+                .eq_ignore_ascii_case("video/vp8")
+                .then(PictureIdMapper::default),
             display_height: DEFAULT_DISPLAY_HEIGHT,
             packets: 0,
             bytes: 0,

@@ -163,7 +163,10 @@ pub mod probe {
             .get(&(publisher.to_string(), key(payload)))
             .copied();
         if let Some(at) = at {
-            delays().lock().unwrap().push(at.elapsed().as_micros() as u32);
+            delays()
+                .lock()
+                .unwrap()
+                .push(at.elapsed().as_micros() as u32);
         }
     }
 

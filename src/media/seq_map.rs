@@ -9,6 +9,9 @@ pub struct SequenceMapper {
     seq_offset: u16,
     ts_offset: u32,
     last_out: Option<(u16, u32, u64)>,
+    /// The source sequence number the current mapping started at: anything older from
+    /// that source predates the switch and would land on numbers already used.
+    floor: Option<u16>,
 }
 
 /// `a` is after `b` in RFC 3550 serial-number order.
@@ -34,6 +37,7 @@ impl SequenceMapper {
                 self.ts_offset = last_ts.wrapping_add(ts_gap).wrapping_sub(ts);
             }
             self.source = Some(source);
+            self.floor = Some(seq);
         }
         let out = (
             seq.wrapping_add(self.seq_offset),
@@ -57,6 +61,19 @@ impl SequenceMapper {
     /// The source (SSRC) currently mapped.
     pub fn source(&self) -> Option<u32> {
         self.source
+    }
+
+    /// The stream resumes at a keyframe after a pause: whatever the source lost meanwhile
+    /// is of no use to the decoder, so the next packet follows the last one sent, as after
+    /// a change of source (no gap for the receiver to report as loss and ask for).
+    pub fn rebase(&mut self) {
+        self.source = None;
+    }
+
+    /// A packet from before the current mapping began (a late or retransmitted one from
+    /// before a switch or a resume): it must not be forwarded, its number is taken.
+    pub fn is_stale(&self, source: u32, seq: u16) -> bool {
+        self.source == Some(source) && self.floor.is_some_and(|f| seq_newer(f, seq))
     }
 }
 
@@ -93,5 +110,22 @@ mod tests {
         m.skip(); // source seq 13 dropped on purpose
         assert_eq!(m.map(1, 14, 0, 0, 48_000).0, 13);
         assert!(seq_newer(0, 65_535) && !seq_newer(65_535, 0));
+    }
+
+    #[test]
+    fn a_resume_after_source_loss_leaves_no_gap_and_refuses_older_packets() {
+        let mut m = SequenceMapper::default();
+        m.map(1, 100, 9_000, 0, 90_000);
+        m.map(1, 101, 9_000, 0, 90_000);
+        // Paused; the source loses 102..=149 on the way; the stream resumes at 150.
+        m.rebase();
+        assert!(!m.is_stale(1, 150));
+        assert_eq!(m.map(1, 150, 90_000, 1_000, 90_000), (102, 99_000));
+        assert_eq!(m.map(1, 151, 90_000, 1_010, 90_000).0, 103);
+        // A late packet from before the resume would reuse a number: refused.
+        assert!(m.is_stale(1, 140));
+        assert!(!m.is_stale(1, 152));
+        // Another source is judged by its own mapping when it comes.
+        assert!(!m.is_stale(2, 1));
     }
 }

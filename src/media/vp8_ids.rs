@@ -94,6 +94,12 @@ fn pid_newer(a: u16, b: u16) -> bool {
 }
 
 impl PictureIdMapper {
+    /// The stream resumes at a keyframe: its ids follow the last ones sent (see
+    /// [`super::seq_map::SequenceMapper::rebase`]).
+    pub fn rebase(&mut self) {
+        self.source = None;
+    }
+
     /// Map a packet from `source` (its SSRC); `None` when its bytes stay as they are.
     pub fn map(&mut self, source: u32, payload: &[u8]) -> Option<Vp8Rewrite> {
         let ids = parse(payload)?;
@@ -211,6 +217,16 @@ mod tests {
         assert_eq!(mapped(&mut m, 2, pkt(14, 5, true)), (30_004, 202));
         // And back to the first layer, wherever it has got to.
         assert_eq!(mapped(&mut m, 1, pkt(30_010, 209, true)), (30_005, 203));
+    }
+
+    #[test]
+    fn a_resume_continues_the_ids_of_the_same_source() {
+        let mut m = PictureIdMapper::default();
+        mapped(&mut m, 1, pkt(500, 20, true));
+        m.rebase();
+        // Frames 501..=540 were never sent: the keyframe follows 500 directly.
+        assert_eq!(mapped(&mut m, 1, pkt(541, 31, true)), (501, 21));
+        assert_eq!(mapped(&mut m, 1, pkt(542, 31, false)), (502, 21));
     }
 
     #[test]

@@ -1301,7 +1301,7 @@ impl EventLoop {
         for s in self
             .participants
             .values_mut()
-            .filter(|s| s.hearing == hearing && s.id != publisher && s.connected)
+            .filter(|s| s.hearing == hearing && s.id != publisher)
         {
             let Some(sub) = s
                 .subscribed
@@ -1310,9 +1310,13 @@ impl EventLoop {
             else {
                 continue;
             };
-            // A side room or a chair's mute keeps it from this subscriber.
-            let (forward, waiting) = if crate::media::routing::forwards(&route, s.route.group, kind)
-            {
+            // A subscriber whose path is down (an ICE restart, a network change) gets
+            // nothing, but its numbering still closes over what it missed, or its receiver
+            // reports would count it all as loss once the path is back. A side room or a
+            // chair's mute keeps the media from this subscriber.
+            let (forward, waiting) = if !s.connected {
+                (false, None)
+            } else if crate::media::routing::forwards(&route, s.route.group, kind) {
                 sub.decide(li, keyframe)
             } else {
                 (false, None)
@@ -1327,6 +1331,9 @@ impl EventLoop {
                 if sub.seq.source() == Some(source_ssrc) {
                     sub.seq.skip();
                 }
+                continue;
+            }
+            if sub.seq.is_stale(source_ssrc, pkt.header.sequence_number) {
                 continue;
             }
             let Some(pc) = s.pc.as_mut() else { continue };

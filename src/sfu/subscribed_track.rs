@@ -93,7 +93,15 @@ impl SubscribedTrack {
     /// A packet of `layer` arrived: forward it to this subscriber? And, if not, the layer
     /// it is waiting on a keyframe of.
     pub fn decide(&mut self, layer: usize, starts_keyframe: bool) -> (bool, Option<usize>) {
+        let paused = self.switch.current.is_none();
         let forward = self.switch.on_packet(layer, starts_keyframe) == Forward::Yes;
+        if paused && forward {
+            // Resuming at a keyframe: what was lost meanwhile is no use to the decoder.
+            self.seq.rebase();
+            if let Some(m) = self.vp8_ids.as_mut() {
+                m.rebase();
+            }
+        }
         let waiting = (self.switch.current != self.switch.target)
             .then_some(self.switch.target)
             .flatten();
@@ -143,6 +151,22 @@ mod tests {
         s.switch.retarget(Some(1));
         assert_eq!(s.restart(), Some(1));
         assert_eq!(s.decide(1, true), (true, None));
+    }
+
+    #[test]
+    fn a_resumed_video_continues_its_numbering_over_what_the_source_lost() {
+        let mut s = video();
+        assert_eq!(s.decide(0, true), (true, None));
+        assert_eq!(s.seq.map(7, 1_000, 90_000, 0, 90_000), (1_000, 90_000));
+        // Paused (an ICE restart); the source loses 1001..=1039 meanwhile.
+        s.restart();
+        assert_eq!(s.decide(0, false), (false, Some(0)));
+        assert_eq!(s.decide(0, true), (true, None));
+        assert_eq!(s.seq.map(7, 1_040, 99_000, 100, 90_000).0, 1_001);
+        assert!(
+            s.seq.is_stale(7, 1_020),
+            "a late packet from before the resume"
+        );
     }
 
     #[test]

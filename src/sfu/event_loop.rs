@@ -901,6 +901,7 @@ impl EventLoop {
             return;
         }
         let media_ssrc = l.ssrc;
+        tracing::trace!(target: "yunting::forward", to = publisher, layer, "PLI sent to publisher");
         self.dirty.insert(publisher);
         if let Some(mut r) = p.pc.as_mut().and_then(|pc| pc.rtp_receiver(receiver)) {
             let _ = r.write_rtcp(
@@ -1095,6 +1096,7 @@ impl EventLoop {
             self.open_stream(publisher, stream);
         }
         for (subscriber, media_ssrc) in keyframe_asks {
+            tracing::trace!(target: "yunting::forward", from = subscriber, media_ssrc, "keyframe asked by subscriber");
             let target = self
                 .participants
                 .get(&subscriber)
@@ -1380,6 +1382,18 @@ impl EventLoop {
             out.header.payload_type = pt;
             out.header.sequence_number = seq;
             out.header.timestamp = ts;
+            if video {
+                // Off unless RUST_LOG names this target: what a frozen tile was sent.
+                tracing::trace!(
+                    target: "yunting::forward",
+                    to = s.id, from = publisher, layer = li, key = keyframe,
+                    marker = pkt.header.marker, src_seq = pkt.header.sequence_number,
+                    src_ts = pkt.header.timestamp, seq, ts,
+                    vp8_in = ?crate::media::vp8_ids::parse(&pkt.payload).map(|i| (i.picture_id.map(|p| p.1), i.tl0.map(|t| t.1))),
+                    vp8_out = ?crate::media::vp8_ids::parse(&out.payload).map(|i| (i.picture_id.map(|p| p.1), i.tl0.map(|t| t.1))),
+                    "video out"
+                );
+            }
             let bytes = out.payload.len();
             sub.packets += 1;
             sub.bytes += bytes as u64;

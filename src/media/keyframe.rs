@@ -34,23 +34,7 @@ pub fn keyframe_height(codec: VideoCodec, payload: &[u8]) -> Option<u16> {
 
 /// Where the VP8 frame header starts after the payload descriptor (RFC 7741 §4.2).
 fn vp8_frame_start(p: &[u8]) -> Option<usize> {
-    let first = *p.first()?;
-    let mut i = 1;
-    if first & 0x80 != 0 {
-        let x = *p.get(1)?;
-        i = 2;
-        if x & 0x80 != 0 {
-            let pid = *p.get(i)?;
-            i += if pid & 0x80 != 0 { 2 } else { 1 };
-        }
-        if x & 0x40 != 0 {
-            i += 1;
-        }
-        if x & 0x30 != 0 {
-            i += 1;
-        }
-    }
-    Some(i)
+    super::vp8_ids::parse(p).map(|d| d.payload_at)
 }
 
 /// The SPS a packet carries, alone or aggregated (STAP-A).
@@ -82,26 +66,11 @@ fn vp8_keyframe(p: &[u8]) -> bool {
     };
     let start = first & 0x10 != 0;
     let partition = first & 0x07;
-    if !start || partition != 0 {
-        return false;
-    }
-    let mut i = 1;
-    if first & 0x80 != 0 {
-        let Some(&x) = p.get(1) else { return false };
-        i = 2;
-        if x & 0x80 != 0 {
-            // PictureID: one byte, or two when its M bit is set.
-            let Some(&pid) = p.get(i) else { return false };
-            i += if pid & 0x80 != 0 { 2 } else { 1 };
-        }
-        if x & 0x40 != 0 {
-            i += 1; // TL0PICIDX
-        }
-        if x & 0x30 != 0 {
-            i += 1; // TID/Y/KEYIDX
-        }
-    }
-    p.get(i).is_some_and(|h| h & 0x01 == 0)
+    start
+        && partition == 0
+        && vp8_frame_start(p)
+            .and_then(|i| p.get(i))
+            .is_some_and(|h| h & 0x01 == 0)
 }
 
 const NAL_IDR: u8 = 5;

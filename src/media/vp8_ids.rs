@@ -13,21 +13,25 @@
 //! ones, and the rest of that source follows with the same offset. While the offsets are
 //! zero (the usual case: one source all along) the payload is forwarded untouched.
 
-/// Where the ids sit in one packet's payload descriptor.
+/// One packet's payload descriptor (RFC 7741 §4.2): where its ids sit, and where the VP8
+/// data after it begins. The one reader of the descriptor (keyframe detection uses it too).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Vp8Ids {
     /// Byte offset and value of the PictureID, and whether it is the 15-bit form.
     pub picture_id: Option<(usize, u16, bool)>,
     /// Byte offset and value of the TL0PICIDX.
     pub tl0: Option<(usize, u8)>,
+    /// Where the VP8 payload (at a frame's start, its frame header) begins.
+    pub payload_at: usize,
 }
 
-/// Read the ids from a VP8 payload descriptor; `None` when it is too short to be one.
+/// Read a VP8 payload descriptor; `None` when it is too short to be one.
 pub fn parse(p: &[u8]) -> Option<Vp8Ids> {
     let first = *p.first()?;
     let mut ids = Vp8Ids {
         picture_id: None,
         tl0: None,
+        payload_at: 1,
     };
     if first & 0x80 == 0 {
         return Some(ids);
@@ -47,7 +51,12 @@ pub fn parse(p: &[u8]) -> Option<Vp8Ids> {
     }
     if x & 0x40 != 0 {
         ids.tl0 = Some((i, *p.get(i)?));
+        i += 1;
     }
+    if x & 0x30 != 0 {
+        i += 1; // TID/Y/KEYIDX
+    }
+    ids.payload_at = i;
     Some(ids)
 }
 
@@ -100,9 +109,9 @@ impl PictureIdMapper {
         self.source = None;
     }
 
-    /// Map a packet from `source` (its SSRC); `None` when its bytes stay as they are.
-    pub fn map(&mut self, source: u32, payload: &[u8]) -> Option<Vp8Rewrite> {
-        let ids = parse(payload)?;
+    /// Map a packet from `source` (its SSRC), its descriptor read once by [`parse`] for
+    /// every subscriber; `None` when its bytes stay as they are.
+    pub fn map(&mut self, source: u32, ids: Vp8Ids) -> Option<Vp8Rewrite> {
         let pid = ids.picture_id.map(|(_, v, _)| v);
         let tl0 = ids.tl0.map(|(_, v)| v);
         if self.source != Some(source) {
@@ -162,7 +171,7 @@ mod tests {
 
     fn mapped(m: &mut PictureIdMapper, source: u32, p: Vec<u8>) -> (u16, u8) {
         let mut p = p;
-        if let Some(rw) = m.map(source, &p) {
+        if let Some(rw) = m.map(source, parse(&p).unwrap()) {
             rw.apply(&mut p);
         }
         let ids = parse(&p).unwrap();
@@ -175,7 +184,8 @@ mod tests {
             parse(&pkt(0x1234, 7, true)),
             Some(Vp8Ids {
                 picture_id: Some((2, 0x1234, true)),
-                tl0: Some((4, 7))
+                tl0: Some((4, 7)),
+                payload_at: 6,
             })
         );
         // 7-bit PictureID, no TL0PICIDX.
@@ -183,7 +193,8 @@ mod tests {
             parse(&[0x90, 0x80, 0x05, 0x9d]),
             Some(Vp8Ids {
                 picture_id: Some((2, 5, false)),
-                tl0: None
+                tl0: None,
+                payload_at: 3,
             })
         );
         // No extension byte at all.
@@ -191,7 +202,8 @@ mod tests {
             parse(&[0x10, 0x9d]),
             Some(Vp8Ids {
                 picture_id: None,
-                tl0: None
+                tl0: None,
+                payload_at: 1,
             })
         );
         assert_eq!(parse(&[]), None);
@@ -202,7 +214,7 @@ mod tests {
     fn one_source_passes_untouched() {
         let mut m = PictureIdMapper::default();
         for i in 0..5u16 {
-            assert_eq!(m.map(1, &pkt(100 + i, 3, true)), None);
+            assert_eq!(m.map(1, parse(&pkt(100 + i, 3, true)).unwrap()), None);
         }
     }
 
@@ -242,7 +254,7 @@ mod tests {
         let mut m = PictureIdMapper::default();
         mapped(&mut m, 1, pkt(10, 1, true));
         let mut p = pkt(900, 50, true);
-        let rw = m.map(2, &p).expect("a rewrite");
+        let rw = m.map(2, parse(&p).unwrap()).expect("a rewrite");
         rw.apply(&mut p);
         assert_eq!(p[0], 0x90);
         assert_eq!(p[1], 0xe0);

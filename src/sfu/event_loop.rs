@@ -1271,9 +1271,8 @@ impl EventLoop {
             (p.hearing, track.kind, track.key(), track.clock_rate);
         let video = kind == MediaKind::Video;
         let route = p.route;
-        let keyframe = track
-            .video_codec
-            .is_some_and(|c| starts_keyframe(c, &pkt.payload));
+        let track_codec = track.video_codec;
+        let keyframe = track_codec.is_some_and(|c| starts_keyframe(c, &pkt.payload));
         let layer = &mut track.layers[li];
         layer.bitrate.on_bytes(pkt.payload.len(), now_ms);
         if keyframe
@@ -1298,6 +1297,10 @@ impl EventLoop {
         pkt.header.extension = false;
         pkt.header.extensions.clear();
         pkt.header.extensions_padding = 0;
+        // VP8's descriptor, read once here for every subscriber's picture-id mapping.
+        let vp8 = (track_codec == Some(crate::media::keyframe::VideoCodec::Vp8))
+            .then(|| crate::media::vp8_ids::parse(&pkt.payload))
+            .flatten();
         // Layers some subscriber waits on a keyframe of (a bit each; three layers at most).
         let mut need_keyframe: u8 = 0;
         for s in self
@@ -1370,10 +1373,8 @@ impl EventLoop {
             // The payload is shared (refcounted) and the extension list is empty: the
             // per-subscriber copy is the fixed header only.
             let mut out = pkt.clone();
-            if let Some(rw) = sub
-                .vp8_ids
-                .as_mut()
-                .and_then(|m| m.map(source_ssrc, &pkt.payload))
+            if let (Some(m), Some(ids)) = (sub.vp8_ids.as_mut(), vp8)
+                && let Some(rw) = m.map(source_ssrc, ids)
             {
                 out.payload =
                     rewritten_payload(&mut self.payload_arena, &pkt.payload, |b| rw.apply(b));

@@ -88,6 +88,7 @@ impl App {
                 .config
                 .recording
                 .then(|| self.config.recordings_dir.clone()),
+            shards: self.config.media_shards,
         })
         .await?;
         if self.sfu.set(sfu).is_ok() {

@@ -43,6 +43,8 @@ pub struct Config {
     pub ice_servers: Vec<IceServerConfig>,
     /// RTP packets per second one participant may send before the excess is dropped.
     pub media_max_pps: u32,
+    /// Media event loops, one per core by default; hearings are spread across them.
+    pub media_shards: usize,
     /// How long a seat is held after its network drops before it counts as *did not
     /// return* (seconds).
     pub reconnect_grace_secs: u64,
@@ -209,6 +211,7 @@ struct FileConfig {
     #[serde(default)]
     ice_servers: Vec<IceServerConfig>,
     media_max_pps: Option<u32>,
+    media_shards: Option<usize>,
     reconnect_grace_secs: Option<u64>,
     esign: Option<FileEsign>,
     records: Option<FileRecords>,
@@ -456,6 +459,19 @@ impl Config {
                     .context("YUNTING_MEDIA_MAX_PPS must be a number")?,
                 // Three simulcast layers of 2.5 Mbps video plus audio stay far below this.
                 None => f.media_max_pps.unwrap_or(2_000),
+            },
+            media_shards: match get("YUNTING_MEDIA_SHARDS") {
+                Some(v) => match v.parse::<usize>() {
+                    Ok(n) if (1..=256).contains(&n) => n,
+                    _ => bail!("YUNTING_MEDIA_SHARDS must be a number from 1 to 256"),
+                },
+                None => match f.media_shards {
+                    Some(n) if !(1..=256).contains(&n) => {
+                        bail!("media_shards must be from 1 to 256")
+                    }
+                    Some(n) => n,
+                    None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+                },
             },
             reconnect_grace_secs: match get("YUNTING_RECONNECT_GRACE_SECS") {
                 Some(v) => v

@@ -300,9 +300,9 @@ pub async fn hearing_stats(
 
 /// `GET /metrics`: Prometheus totals (no names, no case data).
 pub async fn metrics(State(app): State<App>) -> Response {
-    let all = match app.sfu.get() {
-        Some(sfu) => sfu.stats(None).await,
-        None => Vec::new(),
+    let (all, loops) = match app.sfu.get() {
+        Some(sfu) => (sfu.stats(None).await, sfu.loop_metrics()),
+        None => (Vec::new(), String::new()),
     };
     use axum::response::IntoResponse;
     (
@@ -310,7 +310,7 @@ pub async fn metrics(State(app): State<App>) -> Response {
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4",
         )],
-        crate::sfu::stats::prometheus(&all),
+        crate::sfu::stats::prometheus(&all) + &loops,
     )
         .into_response()
 }

@@ -61,6 +61,11 @@ impl<K: Copy + Eq + Hash> Demux<K> {
             self.by_addr.insert((transport, from), k);
             return Some(k);
         }
+        self.lookup(transport, from)
+    }
+
+    /// The connection that owns `from`, without binding anything (not STUN).
+    pub fn lookup(&self, transport: Transport, from: SocketAddr) -> Option<K> {
         self.by_addr.get(&(transport, from)).copied()
     }
 

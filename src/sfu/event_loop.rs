@@ -1,12 +1,15 @@
-//! The loop that drives every peer connection: datagrams in, commands from signaling,
-//! timers; then events, forwarding and datagrams out. It owns all state, so nothing is
-//! locked and nothing is held across an await except the socket itself.
+//! The loop that drives the peer connections of its hearings: datagrams in, commands
+//! from signaling, timers; then events, forwarding and datagrams out. It owns its
+//! hearings' state, so nothing is locked and nothing is held across an await except the
+//! socket itself. There is one loop per core ([`super::shards`]); the only state they
+//! share is the [`Router`] that says which participant a remote address belongs to.
 
 use super::Command;
-use super::demux::{Demux, Transport, stun_local_ufrag};
+use super::demux::{Transport, stun_local_ufrag};
 use super::participant::{Participant, Seat};
 use super::peer_connection;
 use super::published_track::{Layer, PublishedTrack, TrackSource};
+use super::shards::{Inbound, ParticipantIds, Router, shard_of_participant};
 use super::subscribed_track::SubscribedTrack;
 use super::tcp::TcpEvent;
 use crate::media::keyframe::starts_keyframe;
@@ -42,8 +45,13 @@ pub struct EventLoop {
     ice_servers: Vec<IceServer>,
     grace: Duration,
     participants: HashMap<u64, Participant>,
-    demux: Demux<u64>,
-    next_id: u64,
+    router: Router,
+    ids: ParticipantIds,
+    /// Which loop this is, and the inboxes of all of them (by index).
+    shard: usize,
+    inboxes: Vec<mpsc::Sender<Inbound>>,
+    /// Datagrams this loop received for another loop's participants (all loops count here).
+    handed_over: std::sync::Arc<std::sync::atomic::AtomicU64>,
     started: Instant,
     /// Connections touched since the last flush: only these are polled, so a packet costs
     /// the same however many people are in other rooms.
@@ -83,6 +91,15 @@ const RECV_BATCH: usize = 32;
 /// How often each subscriber's layers are chosen again (a changed estimate or view size
 /// also triggers it).
 const ALLOCATION_INTERVAL: Duration = Duration::from_millis(500);
+
+/// How one loop fits among the others.
+pub struct ShardLink {
+    pub index: usize,
+    pub router: Router,
+    /// Every loop's inbox, this one's included.
+    pub inboxes: Vec<mpsc::Sender<Inbound>>,
+    pub handed_over: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
 
 /// A stream a publisher opened (its first packet arrived).
 struct OpenedStream {
@@ -129,7 +146,9 @@ fn sdp_error(e: impl std::fmt::Display) -> ServerMessage {
 }
 
 impl EventLoop {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
+        link: ShardLink,
         socket: UdpSocket,
         candidate: SocketAddr,
         ice_servers: Vec<IceServer>,
@@ -144,8 +163,11 @@ impl EventLoop {
             ice_servers,
             grace,
             participants: HashMap::new(),
-            demux: Demux::default(),
-            next_id: 1,
+            router: link.router,
+            ids: ParticipantIds::new(link.index, link.inboxes.len()),
+            shard: link.index,
+            inboxes: link.inboxes,
+            handed_over: link.handed_over,
             started: Instant::now(),
             dirty: HashSet::new(),
             payload_arena: bytes::BytesMut::new(),
@@ -171,6 +193,7 @@ impl EventLoop {
         mut self,
         mut commands: mpsc::Receiver<Command>,
         mut tcp: mpsc::Receiver<TcpEvent>,
+        mut inbox: mpsc::Receiver<Inbound>,
     ) {
         let mut buf = vec![0u8; 2048];
         loop {
@@ -201,6 +224,15 @@ impl EventLoop {
                     Err(e) => tracing::debug!(error = %e, "media recv"),
                 },
                 Some(ev) = tcp.recv() => self.on_tcp(ev),
+                Some(m) = inbox.recv() => {
+                    self.on_inbound(m);
+                    for _ in 1..RECV_BATCH {
+                        match inbox.try_recv() {
+                            Ok(m) => self.on_inbound(m),
+                            Err(_) => break,
+                        }
+                    }
+                }
                 c = commands.recv() => match c {
                     Some(c) => self.on_command(c),
                     None => return,
@@ -219,7 +251,7 @@ impl EventLoop {
             TcpEvent::Packet { peer, data } => self.on_packet(Transport::Tcp, &data, peer),
             TcpEvent::Closed { peer } => {
                 self.tcp_conns.remove(&peer);
-                self.demux.forget(Transport::Tcp, peer);
+                self.router.forget(Transport::Tcp, peer);
             }
         }
     }
@@ -230,9 +262,34 @@ impl EventLoop {
 
     fn on_packet(&mut self, transport: Transport, data: &[u8], from: SocketAddr) {
         let ufrag = stun_local_ufrag(data);
-        let Some(id) = self.demux.route(transport, from, ufrag.as_deref()) else {
+        let Some(id) = self.router.route(transport, from, ufrag.as_deref()) else {
             return;
         };
+        let data = BytesMut::from(data);
+        let owner = shard_of_participant(id, self.inboxes.len());
+        if owner != self.shard {
+            // Another loop's participant: the kernel's choice of socket is by address
+            // hash, not by hearing. A full inbox drops it, as a full socket buffer would.
+            let m = Inbound {
+                participant: id,
+                transport,
+                from,
+                data,
+            };
+            if self.inboxes[owner].try_send(m).is_ok() {
+                self.handed_over
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            return;
+        }
+        self.on_owned_packet(id, transport, data, from);
+    }
+
+    fn on_inbound(&mut self, m: Inbound) {
+        self.on_owned_packet(m.participant, m.transport, m.data, m.from);
+    }
+
+    fn on_owned_packet(&mut self, id: u64, transport: Transport, data: BytesMut, from: SocketAddr) {
         let (local_addr, transport_protocol) = match (transport, self.tcp_candidate) {
             (Transport::Tcp, Some(tcp)) => (tcp, TransportProtocol::TCP),
             (Transport::Tcp, None) => return,
@@ -249,7 +306,7 @@ impl EventLoop {
                 ecn: None,
                 transport_protocol,
             },
-            message: BytesMut::from(data),
+            message: data,
         };
         if let Err(e) = pc.handle_read(msg) {
             tracing::debug!(participant = id, error = %e, "media read");
@@ -560,8 +617,7 @@ impl EventLoop {
             }
             self.remove(old, LeftReason::Rejoined);
         }
-        let id = self.next_id;
-        self.next_id += 1;
+        let id = self.ids.next_id();
         let p = Participant {
             id,
             hearing,
@@ -746,7 +802,7 @@ impl EventLoop {
         match answer {
             Ok(answer) => {
                 if let Some(u) = peer_connection::local_ufrag(&answer.sdp) {
-                    self.demux.set_ufrag(u, id);
+                    self.router.set_ufrag(u, id);
                 }
                 p.send(ServerMessage::Answer { sdp: answer.sdp });
             }
@@ -918,7 +974,7 @@ impl EventLoop {
         let Some(mut p) = self.participants.remove(&id) else {
             return;
         };
-        self.demux.remove(id);
+        self.router.remove(id);
         self.pending_srs.remove(&id);
         if let Some(pc) = p.pc.as_mut() {
             let _ = pc.close();

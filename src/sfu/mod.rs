@@ -1,12 +1,12 @@
-//! The hearing room's media server (SFU). One event loop owns every participant's
-//! sans-IO `rtc` peer connection and the one UDP socket all media uses; the WebSocket
-//! handlers talk to it through [`Sfu`] with commands, and it answers with signaling
-//! messages on each participant's channel. Decisions per packet (header rewrite,
-//! keyframes, throttling) come from [`crate::media`].
+//! The hearing room's media server (SFU). Event loops, one per core, each own the sans-IO
+//! `rtc` peer connections of a share of the hearings and a socket on the one media port
+//! ([`shards`]); the WebSocket handlers talk to them through [`Sfu`] with commands,
+//! routed by hearing or participant, and they answer with signaling messages on each
+//! participant's channel. Decisions per packet (header rewrite, layers, keyframes,
+//! throttling) come from [`crate::media`].
 //!
-//! Status: one loop (not yet one per core), UDP only (ICE-TCP to come), no simulcast
-//! layer switching yet, and the `rtc` write path still allocates per packet; see the
-//! issue 3 notes in docs/performance.md.
+//! The `rtc` write path still allocates per packet; see the issue 3 notes in
+//! docs/performance.md.
 
 pub mod batch_send;
 pub mod demux;
@@ -15,16 +15,17 @@ pub mod participant;
 pub mod peer_connection;
 pub mod published_track;
 pub mod recorder;
+pub mod shards;
 pub mod stats;
 pub mod subscribed_track;
 pub mod tcp;
+pub mod udp_port;
 
 use crate::media::signaling::{ClientMessage, IceServer, ServerMessage};
 use anyhow::{Context, Result};
 use participant::Seat;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
-use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
 pub enum Command {
@@ -79,8 +80,10 @@ pub enum MediaControl {
 
 #[derive(Clone)]
 pub struct Sfu {
-    commands: mpsc::Sender<Command>,
-    /// The address the socket is bound to.
+    /// One command channel per event loop.
+    loops: std::sync::Arc<[mpsc::Sender<Command>]>,
+    handed_over: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// The address the sockets are bound to.
     pub local_addr: SocketAddr,
     /// The address advertised to clients as our ICE candidate.
     pub candidate: SocketAddr,
@@ -97,14 +100,16 @@ pub struct SfuConfig {
     pub max_packets_per_second: u32,
     /// Where hearings are recorded (`None`: not recorded, for tools and benchmarks).
     pub recordings: Option<std::path::PathBuf>,
+    /// Event loops (threads), each owning a share of the hearings.
+    pub shards: usize,
 }
 
 impl Sfu {
     pub async fn start(config: SfuConfig) -> Result<Sfu> {
-        let socket = UdpSocket::bind(&config.bind)
-            .await
+        let shards = config.shards.max(1);
+        let sockets = udp_port::bind(&config.bind, shards)
             .with_context(|| format!("binding media UDP {}", config.bind))?;
-        let local_addr = socket.local_addr()?;
+        let local_addr = sockets[0].local_addr()?;
         let ip: IpAddr = match &config.public_ip {
             Some(ip) => ip.parse().context("public_ip")?,
             None if local_addr.ip().is_unspecified() => {
@@ -116,35 +121,112 @@ impl Sfu {
             None => local_addr.ip(),
         };
         let candidate = SocketAddr::new(ip, local_addr.port());
-        let (tcp_tx, tcp_rx) = mpsc::channel(4096);
+        let mut tcp_senders = Vec::with_capacity(shards);
+        let mut tcp_receivers = Vec::with_capacity(shards);
+        for _ in 0..shards {
+            let (tx, rx) = mpsc::channel(4096);
+            tcp_senders.push(tx);
+            tcp_receivers.push(rx);
+        }
         let tcp_candidate = match &config.tcp_bind {
             Some(bind) => {
                 let listener = tokio::net::TcpListener::bind(bind)
                     .await
                     .with_context(|| format!("binding media TCP {bind}"))?;
                 let port = listener.local_addr()?.port();
-                tokio::spawn(tcp::accept(listener, tcp_tx));
+                tokio::spawn(tcp::accept(listener, tcp_senders));
                 Some(SocketAddr::new(ip, port))
             }
             None => None,
         };
-        let (commands, rx) = mpsc::channel(1024);
-        let lp = event_loop::EventLoop::new(
-            socket,
-            candidate,
-            config.ice_servers,
-            config.reconnect_grace,
-            config.max_packets_per_second,
-            tcp_candidate,
-            config.recordings,
-        );
-        tokio::spawn(lp.run(rx, tcp_rx));
-        tracing::info!("media on udp://{local_addr} (candidate {candidate})");
+        let router = shards::Router::default();
+        let handed_over = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (inboxes, inbox_rxs): (Vec<_>, Vec<_>) =
+            (0..shards).map(|_| mpsc::channel(4096)).unzip();
+        let mut loops = Vec::with_capacity(shards);
+        for (index, ((socket, tcp_rx), inbox)) in sockets
+            .into_iter()
+            .zip(tcp_receivers)
+            .zip(inbox_rxs)
+            .enumerate()
+        {
+            let (commands, rx) = mpsc::channel(1024);
+            loops.push(commands);
+            let link = event_loop::ShardLink {
+                index,
+                router: router.clone(),
+                inboxes: inboxes.clone(),
+                handed_over: handed_over.clone(),
+            };
+            let (ice_servers, grace, pps, recordings) = (
+                config.ice_servers.clone(),
+                config.reconnect_grace,
+                config.max_packets_per_second,
+                config.recordings.clone(),
+            );
+            // Each loop is a thread with its own single-threaded runtime: its hearings'
+            // packets stay on one core and never wait behind HTTP work.
+            std::thread::Builder::new()
+                .name(format!("yunting-media-{index}"))
+                .spawn(move || {
+                    let rt = match tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    {
+                        Ok(rt) => rt,
+                        Err(e) => {
+                            tracing::error!(error = %e, "media event loop runtime");
+                            return;
+                        }
+                    };
+                    rt.block_on(async move {
+                        let socket = match tokio::net::UdpSocket::from_std(socket) {
+                            Ok(s) => s,
+                            Err(e) => {
+                                tracing::error!(error = %e, "media socket");
+                                return;
+                            }
+                        };
+                        let lp = event_loop::EventLoop::new(
+                            link,
+                            socket,
+                            candidate,
+                            ice_servers,
+                            grace,
+                            pps,
+                            tcp_candidate,
+                            recordings,
+                        );
+                        lp.run(rx, tcp_rx, inbox).await;
+                    });
+                })
+                .context("starting a media event loop")?;
+        }
+        tracing::info!("media on udp://{local_addr} (candidate {candidate}), {shards} event loops");
         Ok(Sfu {
-            commands,
+            loops: loops.into(),
+            handed_over,
             local_addr,
             candidate,
         })
+    }
+
+    fn for_hearing(&self, hearing: i64) -> &mpsc::Sender<Command> {
+        &self.loops[shards::shard_of_hearing(hearing, self.loops.len())]
+    }
+
+    fn for_participant(&self, participant: u64) -> &mpsc::Sender<Command> {
+        &self.loops[shards::shard_of_participant(participant, self.loops.len())]
+    }
+
+    /// How the event loops share the work, for `/metrics`.
+    pub fn loop_metrics(&self) -> String {
+        format!(
+            "# HELP yunting_sfu_event_loops Media event loops (one per core).\n# TYPE yunting_sfu_event_loops gauge\nyunting_sfu_event_loops {}\n\
+             # HELP yunting_sfu_datagrams_handed_over Datagrams one loop received for another loop's participant.\n# TYPE yunting_sfu_datagrams_handed_over counter\nyunting_sfu_datagrams_handed_over {}\n",
+            self.loops.len(),
+            self.handed_over.load(std::sync::atomic::Ordering::Relaxed)
+        )
     }
 
     /// Take a seat; returns the participant id.
@@ -156,7 +238,7 @@ impl Sfu {
         events: mpsc::UnboundedSender<ServerMessage>,
     ) -> Option<u64> {
         let (reply, rx) = oneshot::channel();
-        self.commands
+        self.for_hearing(hearing)
             .send(Command::Join {
                 hearing,
                 case,
@@ -171,28 +253,35 @@ impl Sfu {
 
     pub async fn signal(&self, participant: u64, msg: ClientMessage) {
         let _ = self
-            .commands
+            .for_participant(participant)
             .send(Command::Signal { participant, msg })
             .await;
     }
 
     pub async fn stats(&self, hearing: Option<i64>) -> Vec<stats::ParticipantStats> {
-        let (reply, rx) = oneshot::channel();
-        if self
-            .commands
-            .send(Command::Stats { hearing, reply })
-            .await
-            .is_err()
-        {
-            return Vec::new();
+        let targets: Vec<&mpsc::Sender<Command>> = match hearing {
+            Some(h) => vec![self.for_hearing(h)],
+            None => self.loops.iter().collect(),
+        };
+        let mut all = Vec::new();
+        for commands in targets {
+            let (reply, rx) = oneshot::channel();
+            if commands
+                .send(Command::Stats { hearing, reply })
+                .await
+                .is_ok()
+            {
+                all.extend(rx.await.unwrap_or_default());
+            }
         }
-        rx.await.unwrap_or_default()
+        all.sort_by(|a, b| a.participant_id.cmp(&b.participant_id));
+        all
     }
 
     /// Close a hearing's recording (after its last packet); its directory, if it recorded.
     pub async fn close_recording(&self, hearing: i64) -> Option<std::path::PathBuf> {
         let (done, rx) = oneshot::channel();
-        self.commands
+        self.for_hearing(hearing)
             .send(Command::CloseRecording { hearing, done })
             .await
             .ok()?;
@@ -201,7 +290,7 @@ impl Sfu {
 
     pub async fn control(&self, participant: u64, control: MediaControl) {
         let _ = self
-            .commands
+            .for_participant(participant)
             .send(Command::Control {
                 participant,
                 control,
@@ -211,7 +300,7 @@ impl Sfu {
 
     pub async fn remove(&self, participant: u64, reason: crate::media::signaling::LeftReason) {
         let _ = self
-            .commands
+            .for_participant(participant)
             .send(Command::Remove {
                 participant,
                 reason,
@@ -221,7 +310,7 @@ impl Sfu {
 
     pub async fn disconnected(&self, participant: u64) {
         let _ = self
-            .commands
+            .for_participant(participant)
             .send(Command::Disconnected { participant })
             .await;
     }

@@ -477,3 +477,137 @@ async fn a_participant_on_a_network_without_udp_joins_over_ice_tcp() {
     a.close().await;
     b.close().await;
 }
+
+/// The ICE credentials `a=ice-ufrag` / `a=ice-pwd` of an SDP.
+fn ice_credentials(sdp: &str) -> (String, String) {
+    let find = |k: &str| {
+        sdp.lines()
+            .find_map(|l| l.trim().strip_prefix(k))
+            .unwrap()
+            .to_string()
+    };
+    (find("a=ice-ufrag:"), find("a=ice-pwd:"))
+}
+
+/// A STUN connectivity check towards the server, as the client would send it.
+fn binding_request(server_ufrag: &str, client_ufrag: &str, server_pwd: &str) -> Vec<u8> {
+    use rtc::ice::attributes::control::AttrControlling;
+    use rtc::ice::attributes::priority::PriorityAttr;
+    use rtc::stun::attributes::ATTR_USERNAME;
+    use rtc::stun::fingerprint::FINGERPRINT;
+    use rtc::stun::integrity::MessageIntegrity;
+    use rtc::stun::message::{BINDING_REQUEST, Message, TransactionId};
+    use rtc::stun::textattrs::Username;
+    let crypto = rtc::crypto::default_provider().unwrap();
+    let mut m = Message::new();
+    m.build(&[
+        Box::new(BINDING_REQUEST),
+        Box::new(TransactionId::new()),
+        Box::new(Username::new(
+            ATTR_USERNAME,
+            format!("{server_ufrag}:{client_ufrag}"),
+        )),
+        Box::new(AttrControlling(u64::MAX)),
+        Box::new(PriorityAttr(1)),
+        Box::new(MessageIntegrity::new_short_term_integrity_with_provider(
+            server_pwd.to_string(),
+            crypto.crypto(),
+        )),
+        Box::new(FINGERPRINT),
+    ])
+    .unwrap();
+    m.raw
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_several_event_loops_every_packet_reaches_the_loop_of_its_hearing() {
+    let (srv, demo) = server_with(&[("YUNTING_MEDIA_SHARDS", "3")]).await;
+    let hearing = demo["hearing"]["id"].as_i64().unwrap();
+    let clerk = srv.staff(&demo, "clerk").await;
+    let applicant = srv.ready_party(&demo, "applicant", hearing).await;
+    // Participant ids carry their loop: the hearing's.
+    let a = MediaClient::join(&srv.base, hearing, clerk.token.as_deref().unwrap()).await;
+    // Over ICE-TCP, whose frames always enter through the first loop.
+    let b = MediaClient::join_with(
+        &srv.base,
+        hearing,
+        applicant.token.as_deref().unwrap(),
+        true,
+        clerk.token.as_deref(),
+    )
+    .await;
+    for p in [&a, &b] {
+        let id: u64 = p
+            .participant_id
+            .trim_start_matches(|c: char| !c.is_ascii_digit())
+            .parse()
+            .unwrap();
+        assert_eq!(id % 3, hearing.rem_euclid(3) as u64, "{}", p.participant_id);
+    }
+    let flowing = wait_for(Duration::from_secs(10), || {
+        let (ab, ba) = (
+            a.received_from(&b.participant_id),
+            b.received_from(&a.participant_id),
+        );
+        ab.video_packets > 30
+            && ab.audio_packets > 20
+            && ba.video_packets > 30
+            && ba.audio_packets > 20
+    })
+    .await;
+    assert!(
+        flowing,
+        "{:?} / {:?}",
+        a.received_from(&b.participant_id),
+        b.received_from(&a.participant_id)
+    );
+
+    // Connectivity checks from 24 new addresses: the kernel spreads them over the three
+    // sockets by address, and every one is answered by the loop that owns the participant.
+    let server_sdp = a.pc.remote_description().await.unwrap().sdp;
+    let client_sdp = a.pc.local_description().await.unwrap().sdp;
+    let (server_ufrag, server_pwd) = ice_credentials(&server_sdp);
+    let (client_ufrag, _) = ice_credentials(&client_sdp);
+    let media = srv.app.sfu.get().unwrap().local_addr;
+    let mut answered = 0;
+    for _ in 0..24 {
+        let s = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let req = binding_request(&server_ufrag, &client_ufrag, &server_pwd);
+        s.send_to(&req, media).await.unwrap();
+        let mut buf = [0u8; 1500];
+        if let Ok(Ok((n, from))) =
+            tokio::time::timeout(Duration::from_secs(2), s.recv_from(&mut buf)).await
+        {
+            // A Binding success response (0x0101) with our transaction id, from the port.
+            assert_eq!(from, media);
+            assert!(
+                n >= 20 && buf[..2] == [0x01, 0x01],
+                "{:02x?}",
+                &buf[..n.min(20)]
+            );
+            assert_eq!(buf[8..20], req[8..20]);
+            answered += 1;
+        }
+    }
+    assert_eq!(
+        answered, 24,
+        "every check answered, whichever socket took it"
+    );
+    let metrics = reqwest::get(format!("{}/metrics", srv.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("yunting_sfu_event_loops 3"), "{metrics}");
+    let handed: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("yunting_sfu_datagrams_handed_over "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    // 24 addresses all hashing to the owner's socket: (1/3)^24.
+    assert!(handed > 0, "{metrics}");
+    a.close().await;
+    b.close().await;
+}

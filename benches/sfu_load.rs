@@ -208,11 +208,25 @@ async fn main() {
     let cpu0 = cpu_seconds(pid);
     let fwd0 = metric(&http, &base, "yunting_sfu_rtp_packets_forwarded").await;
     let rcv0 = metric(&http, &base, "yunting_sfu_rtp_packets_received").await;
+    let io_names = [
+        "yunting_sfu_datagrams_sent",
+        "yunting_sfu_gso_datagrams",
+        "yunting_sfu_gso_messages",
+        "yunting_sfu_datagrams_handed_over",
+    ];
+    let mut io0 = [0u64; 4];
+    for (v, n) in io0.iter_mut().zip(io_names) {
+        *v = metric(&http, &base, n).await;
+    }
     let t0 = Instant::now();
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     let cpu1 = cpu_seconds(pid);
     let fwd1 = metric(&http, &base, "yunting_sfu_rtp_packets_forwarded").await;
     let rcv1 = metric(&http, &base, "yunting_sfu_rtp_packets_received").await;
+    let mut io = [0u64; 4];
+    for ((v, n), before) in io.iter_mut().zip(io_names).zip(io0) {
+        *v = metric(&http, &base, n).await - before;
+    }
     media_client::probe::ON.store(false, std::sync::atomic::Ordering::Relaxed);
     // Audio frames: publisher hands a frame to its stack → subscriber's stack delivers
     // it, through the server (all on loopback: an upper bound of what the server adds).
@@ -276,6 +290,13 @@ async fn main() {
         rss as f64 / 1e6 / participants as f64,
         p(0.5),
         p(0.99)
+    );
+    println!(
+        "datagrams sent={} by GSO={:.1}% ({:.2} per GSO message); handed between loops={:.1}% of received",
+        io[0],
+        io[1] as f64 * 100.0 / io[0].max(1) as f64,
+        io[1] as f64 / io[2].max(1) as f64,
+        io[3] as f64 * 100.0 / (rcv1 - rcv0).max(1) as f64,
     );
     for c in clients {
         c.close().await;

@@ -1,21 +1,190 @@
-//! Sending a flush's datagrams in one `sendmmsg(2)` call instead of one `sendto(2)` each:
-//! the event loop produces its datagrams in bursts (a publisher's packet goes to every
-//! subscriber at once), and a system call per datagram was a tenth of the server's CPU.
-//! `rustix` provides the call; tokio's readiness decides when to make it.
+//! Sending a flush's datagrams with as few system calls as the kernel allows: the event
+//! loop produces its datagrams in bursts (a publisher's packet goes to every subscriber
+//! at once, and a video frame is several packets of one size). Datagrams to one
+//! destination that share a size go out as one UDP GSO message (`UDP_SEGMENT`, Linux ≥
+//! 4.18: the kernel cuts the buffer into datagrams); the rest go out together in one
+//! `sendmmsg(2)`. Which datagrams form a message is decided by [`plan`], a pure function.
+//! `rustix` provides `sendmmsg`, `nix` the GSO control message; tokio's readiness decides
+//! when to call them.
 
 use bytes::BytesMut;
 use rustix::net::{MMsgHdr, SendAncillaryBuffer, SendFlags, SocketAddrAny, sendmmsg};
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
+use std::ops::Range;
+use std::os::fd::AsRawFd;
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
 
-/// At most this many datagrams per call (the kernel's UIO_MAXIOV is 1024).
+/// At most this many datagrams per `sendmmsg` call (the kernel's UIO_MAXIOV is 1024).
 const MAX_BATCH: usize = 64;
+/// At most this many segments per GSO message (the kernel's UDP_MAX_SEGMENTS is 64 on
+/// older kernels, 128 on newer).
+const MAX_SEGMENTS: usize = 64;
+/// GSO only for segments that fit an Ethernet MTU (a larger one the kernel would refuse
+/// rather than fragment) and at most this many bytes per message (64 KiB UDP limit).
+const MAX_SEGMENT_SIZE: usize = 1452;
+const MAX_GSO_BYTES: usize = 60_000;
 
-/// Send every datagram; returns how many the kernel took (the rest are reported as
-/// errors: a UDP send that fails is a dropped packet, as on the wire).
-pub async fn send_all(socket: &UdpSocket, out: &[(SocketAddr, BytesMut)]) -> usize {
+/// One system call's worth of datagrams: `range` of the (destination-grouped) list, all
+/// to one destination and cut at `segment` bytes, or datagrams sent one per message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    Gso { range: Range<usize>, segment: usize },
+    Each { range: Range<usize> },
+}
+
+/// Group `out` by destination (keeping each destination's order) and cut it into
+/// messages: a run of equal-size datagrams to one destination, optionally ended by one
+/// smaller datagram, is a GSO message when it has at least two; everything else is sent
+/// datagram by datagram.
+pub fn plan(out: &mut [(SocketAddr, BytesMut)], gso: bool, messages: &mut Vec<Message>) {
+    messages.clear();
+    // Stable: a destination's datagrams keep their order (DTLS records, RTP sequence).
+    out.sort_by_key(|(to, _)| *to);
+    let mut i = 0;
+    let mut singles_from = 0;
+    while i < out.len() {
+        let (to, first) = (out[i].0, out[i].1.len());
+        let mut end = i + 1;
+        if gso && first <= MAX_SEGMENT_SIZE {
+            let mut bytes = first;
+            while end < out.len()
+                && out[end].0 == to
+                && end - i < MAX_SEGMENTS
+                && bytes + out[end].1.len() <= MAX_GSO_BYTES
+            {
+                let len = out[end].1.len();
+                if len > first || len == 0 {
+                    break;
+                }
+                bytes += len;
+                end += 1;
+                if len < first {
+                    break; // a shorter one can only be the last segment
+                }
+            }
+        }
+        if end - i >= 2 {
+            if singles_from < i {
+                messages.push(Message::Each {
+                    range: singles_from..i,
+                });
+            }
+            messages.push(Message::Gso {
+                range: i..end,
+                segment: first,
+            });
+            singles_from = end;
+        }
+        i = end;
+    }
+    if singles_from < out.len() {
+        messages.push(Message::Each {
+            range: singles_from..out.len(),
+        });
+    }
+}
+
+/// The state one socket's sender keeps between flushes.
+#[derive(Debug)]
+pub struct BatchSender {
+    /// Off once the kernel or the device refused a GSO message (then never tried again).
+    gso: bool,
+    messages: Vec<Message>,
+    /// GSO messages sent and the datagrams they carried (for tests and /metrics).
+    pub gso_messages: u64,
+    pub gso_datagrams: u64,
+}
+
+impl Default for BatchSender {
+    fn default() -> Self {
+        Self {
+            gso: true,
+            messages: Vec::new(),
+            gso_messages: 0,
+            gso_datagrams: 0,
+        }
+    }
+}
+
+impl BatchSender {
+    /// Send every datagram (reordered by destination); returns how many the kernel took
+    /// (the rest are reported as errors: a UDP send that fails is a dropped packet, as on
+    /// the wire).
+    pub async fn send_all(
+        &mut self,
+        socket: &UdpSocket,
+        out: &mut [(SocketAddr, BytesMut)],
+    ) -> usize {
+        let mut messages = std::mem::take(&mut self.messages);
+        plan(out, self.gso, &mut messages);
+        let mut sent = 0;
+        for m in &messages {
+            sent += match m {
+                Message::Each { range } => send_each(socket, &out[range.clone()]).await,
+                Message::Gso { range, segment } => {
+                    let group = &out[range.clone()];
+                    match send_gso(socket, group, *segment).await {
+                        Ok(()) => {
+                            self.gso_messages += 1;
+                            self.gso_datagrams += group.len() as u64;
+                            group.len()
+                        }
+                        Err(e) if gso_unsupported(&e) => {
+                            tracing::info!(error = %e, "UDP GSO refused: sending datagram by datagram");
+                            self.gso = false;
+                            send_each(socket, group).await
+                        }
+                        Err(e) => {
+                            tracing::debug!(error = %e, to = %group[0].0, "media send");
+                            0
+                        }
+                    }
+                }
+            };
+        }
+        self.messages = messages;
+        sent
+    }
+}
+
+/// Errors that mean "no GSO here" (kernel without it, device without checksum offload)
+/// rather than "this destination failed".
+fn gso_unsupported(e: &io::Error) -> bool {
+    use rustix::io::Errno;
+    matches!(
+        Errno::from_io_error(e),
+        Some(Errno::IO | Errno::INVAL | Errno::NOPROTOOPT | Errno::OPNOTSUPP)
+    )
+}
+
+async fn send_gso(
+    socket: &UdpSocket,
+    group: &[(SocketAddr, BytesMut)],
+    segment: usize,
+) -> io::Result<()> {
+    use nix::sys::socket::{ControlMessage, MsgFlags, SockaddrStorage, sendmsg};
+    let to = SockaddrStorage::from(group[0].0);
+    let segment = segment as u16;
+    let cmsg = [ControlMessage::UdpGsoSegments(&segment)];
+    socket
+        .async_io(Interest::WRITABLE, || {
+            let iov: Vec<IoSlice<'_>> = group.iter().map(|(_, d)| IoSlice::new(d)).collect();
+            sendmsg(
+                socket.as_raw_fd(),
+                &iov,
+                &cmsg,
+                MsgFlags::MSG_DONTWAIT,
+                Some(&to),
+            )
+            .map(|_| ())
+            .map_err(io::Error::from)
+        })
+        .await
+}
+
+async fn send_each(socket: &UdpSocket, out: &[(SocketAddr, BytesMut)]) -> usize {
     let mut sent = 0;
     let mut rest = out;
     while !rest.is_empty() {
@@ -59,33 +228,124 @@ fn send_chunk(socket: &UdpSocket, chunk: &[(SocketAddr, BytesMut)]) -> io::Resul
 mod tests {
     use super::*;
 
+    fn dgrams(spec: &[(u16, usize)]) -> Vec<(SocketAddr, BytesMut)> {
+        spec.iter()
+            .enumerate()
+            .map(|(i, (port, len))| {
+                (
+                    SocketAddr::from(([127, 0, 0, 1], *port)),
+                    BytesMut::from(&vec![i as u8; *len][..]),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn equal_sizes_to_one_destination_form_a_gso_message_ended_by_a_shorter_one() {
+        let mut out = dgrams(&[
+            (1, 1200),
+            (2, 1200),
+            (1, 1200),
+            (2, 80),
+            (1, 700),
+            (1, 1200),
+            (1, 1200),
+            (3, 1200),
+        ]);
+        let mut m = Vec::new();
+        plan(&mut out, true, &mut m);
+        // Port 1's five keep their order: 0, 2, 4 (shorter: ends the group), 5, 6.
+        let order: Vec<u8> = out.iter().map(|(_, d)| d[0]).collect();
+        assert_eq!(order, [0, 2, 4, 5, 6, 1, 3, 7]);
+        assert_eq!(
+            m,
+            [
+                Message::Gso {
+                    range: 0..3,
+                    segment: 1200
+                },
+                Message::Gso {
+                    range: 3..5,
+                    segment: 1200
+                },
+                Message::Gso {
+                    range: 5..7,
+                    segment: 1200
+                },
+                Message::Each { range: 7..8 },
+            ]
+        );
+        // A larger datagram after a smaller one, a single per destination, no GSO.
+        let mut out = dgrams(&[(1, 100), (1, 1200), (2, 5), (3, 5)]);
+        plan(&mut out, true, &mut m);
+        assert_eq!(m, [Message::Each { range: 0..4 }]);
+        let mut out = dgrams(&[(1, 1200), (1, 1200)]);
+        plan(&mut out, false, &mut m);
+        assert_eq!(m, [Message::Each { range: 0..2 }]);
+    }
+
+    #[test]
+    fn a_gso_message_stays_within_the_kernel_limits() {
+        let mut out = dgrams(&vec![(1, 1000); 150]);
+        let mut m = Vec::new();
+        plan(&mut out, true, &mut m);
+        assert_eq!(
+            m,
+            [
+                Message::Gso {
+                    range: 0..60,
+                    segment: 1000
+                },
+                Message::Gso {
+                    range: 60..120,
+                    segment: 1000
+                },
+                Message::Gso {
+                    range: 120..150,
+                    segment: 1000
+                },
+            ]
+        );
+        let mut out = dgrams(&[(1, 1500), (1, 1500)]);
+        plan(&mut out, true, &mut m);
+        assert_eq!(m, [Message::Each { range: 0..2 }], "above an Ethernet MTU");
+    }
+
     #[tokio::test]
-    async fn a_batch_reaches_several_destinations_in_order() {
+    async fn a_batch_reaches_several_destinations_in_order_as_separate_datagrams() {
         let tx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let (aa, ba) = (a.local_addr().unwrap(), b.local_addr().unwrap());
-        let out: Vec<(SocketAddr, BytesMut)> = (0..150u8)
+        // To a: runs of three 1100-byte datagrams and a 300-byte one (a video frame);
+        // to b: 40-byte ones. Each datagram's bytes say which it was.
+        let mut out: Vec<(SocketAddr, BytesMut)> = (0..80u8)
             .map(|i| {
-                (
-                    if i % 3 == 0 { ba } else { aa },
-                    BytesMut::from(&[i; 40][..]),
-                )
+                if i % 5 == 4 {
+                    (ba, BytesMut::from(&[i; 40][..]))
+                } else {
+                    let len = if i % 5 == 3 { 300 } else { 1100 };
+                    (aa, BytesMut::from(&vec![i; len][..]))
+                }
             })
             .collect();
-        assert_eq!(send_all(&tx, &out).await, 150);
-        let mut buf = [0u8; 64];
-        let mut got_a = Vec::new();
-        while got_a.len() < 100 {
+        let mut sender = BatchSender::default();
+        assert_eq!(sender.send_all(&tx, &mut out).await, 80);
+        // 16 frames to a, and b's 16 equal datagrams in one message.
+        assert_eq!(
+            (sender.gso_messages, sender.gso_datagrams),
+            (17, 80),
+            "loopback takes GSO: {sender:?}"
+        );
+        let mut buf = [0u8; 2048];
+        for i in (0..80u8).filter(|i| i % 5 != 4) {
             let n = a.recv(&mut buf).await.unwrap();
-            assert_eq!(n, 40);
-            got_a.push(buf[0]);
+            assert_eq!(n, if i % 5 == 3 { 300 } else { 1100 }, "datagram {i}");
+            assert!(buf[..n].iter().all(|&x| x == i), "datagram {i}");
         }
-        let want_a: Vec<u8> = (0..150u8).filter(|i| i % 3 != 0).collect();
-        assert_eq!(got_a, want_a);
-        for i in (0..150u8).filter(|i| i % 3 == 0) {
-            b.recv(&mut buf).await.unwrap();
-            assert_eq!(buf[0], i);
+        for i in (0..80u8).filter(|i| i % 5 == 4) {
+            let n = b.recv(&mut buf).await.unwrap();
+            assert_eq!((n, buf[0]), (40, i));
         }
     }
 }

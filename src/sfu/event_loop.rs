@@ -9,7 +9,7 @@ use super::demux::{Transport, stun_local_ufrag};
 use super::participant::{Participant, Seat};
 use super::peer_connection;
 use super::published_track::{Layer, PublishedTrack, TrackSource};
-use super::shards::{Inbound, ParticipantIds, Router, shard_of_participant};
+use super::shards::{Inbound, LoopCounters, ParticipantIds, Router, shard_of_participant};
 use super::subscribed_track::SubscribedTrack;
 use super::tcp::TcpEvent;
 use crate::media::keyframe::starts_keyframe;
@@ -41,6 +41,7 @@ use tokio::sync::mpsc;
 
 pub struct EventLoop {
     socket: UdpSocket,
+    sender: super::batch_send::BatchSender,
     candidate: SocketAddr,
     ice_servers: Vec<IceServer>,
     grace: Duration,
@@ -50,8 +51,8 @@ pub struct EventLoop {
     /// Which loop this is, and the inboxes of all of them (by index).
     shard: usize,
     inboxes: Vec<mpsc::Sender<Inbound>>,
-    /// Datagrams this loop received for another loop's participants (all loops count here).
-    handed_over: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// What all loops count together (datagrams handed over, sent, sent by GSO).
+    counters: std::sync::Arc<LoopCounters>,
     started: Instant,
     /// Connections touched since the last flush: only these are polled, so a packet costs
     /// the same however many people are in other rooms.
@@ -98,7 +99,7 @@ pub struct ShardLink {
     pub router: Router,
     /// Every loop's inbox, this one's included.
     pub inboxes: Vec<mpsc::Sender<Inbound>>,
-    pub handed_over: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    pub counters: std::sync::Arc<LoopCounters>,
 }
 
 /// A stream a publisher opened (its first packet arrived).
@@ -159,6 +160,7 @@ impl EventLoop {
     ) -> Self {
         Self {
             socket,
+            sender: Default::default(),
             candidate,
             ice_servers,
             grace,
@@ -167,7 +169,7 @@ impl EventLoop {
             ids: ParticipantIds::new(link.index, link.inboxes.len()),
             shard: link.index,
             inboxes: link.inboxes,
-            handed_over: link.handed_over,
+            counters: link.counters,
             started: Instant::now(),
             dirty: HashSet::new(),
             payload_arena: bytes::BytesMut::new(),
@@ -277,8 +279,7 @@ impl EventLoop {
                 data,
             };
             if self.inboxes[owner].try_send(m).is_ok() {
-                self.handed_over
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                LoopCounters::add(&self.counters.handed_over, 1);
             }
             return;
         }
@@ -1547,7 +1548,12 @@ impl EventLoop {
                 let _ = w.send(data);
             }
         }
-        super::batch_send::send_all(&self.socket, &out).await;
+        let gso_before = (self.sender.gso_messages, self.sender.gso_datagrams);
+        let sent = self.sender.send_all(&self.socket, &mut out).await;
+        let c = &self.counters;
+        LoopCounters::add(&c.datagrams_sent, sent as u64);
+        LoopCounters::add(&c.gso_messages, self.sender.gso_messages - gso_before.0);
+        LoopCounters::add(&c.gso_datagrams, self.sender.gso_datagrams - gso_before.1);
     }
 }
 

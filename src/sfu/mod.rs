@@ -82,7 +82,7 @@ pub enum MediaControl {
 pub struct Sfu {
     /// One command channel per event loop.
     loops: std::sync::Arc<[mpsc::Sender<Command>]>,
-    handed_over: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    counters: std::sync::Arc<shards::LoopCounters>,
     /// The address the sockets are bound to.
     pub local_addr: SocketAddr,
     /// The address advertised to clients as our ICE candidate.
@@ -140,7 +140,7 @@ impl Sfu {
             None => None,
         };
         let router = shards::Router::default();
-        let handed_over = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counters = std::sync::Arc::new(shards::LoopCounters::default());
         let (inboxes, inbox_rxs): (Vec<_>, Vec<_>) =
             (0..shards).map(|_| mpsc::channel(4096)).unzip();
         let mut loops = Vec::with_capacity(shards);
@@ -156,7 +156,7 @@ impl Sfu {
                 index,
                 router: router.clone(),
                 inboxes: inboxes.clone(),
-                handed_over: handed_over.clone(),
+                counters: counters.clone(),
             };
             let (ice_servers, grace, pps, recordings) = (
                 config.ice_servers.clone(),
@@ -205,7 +205,7 @@ impl Sfu {
         tracing::info!("media on udp://{local_addr} (candidate {candidate}), {shards} event loops");
         Ok(Sfu {
             loops: loops.into(),
-            handed_over,
+            counters,
             local_addr,
             candidate,
         })
@@ -219,14 +219,9 @@ impl Sfu {
         &self.loops[shards::shard_of_participant(participant, self.loops.len())]
     }
 
-    /// How the event loops share the work, for `/metrics`.
+    /// How the event loops share the work and send, for `/metrics`.
     pub fn loop_metrics(&self) -> String {
-        format!(
-            "# HELP yunting_sfu_event_loops Media event loops (one per core).\n# TYPE yunting_sfu_event_loops gauge\nyunting_sfu_event_loops {}\n\
-             # HELP yunting_sfu_datagrams_handed_over Datagrams one loop received for another loop's participant.\n# TYPE yunting_sfu_datagrams_handed_over counter\nyunting_sfu_datagrams_handed_over {}\n",
-            self.loops.len(),
-            self.handed_over.load(std::sync::atomic::Ordering::Relaxed)
-        )
+        self.counters.prometheus(self.loops.len())
     }
 
     /// Take a seat; returns the participant id.

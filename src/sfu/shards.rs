@@ -11,6 +11,7 @@
 use super::demux::{Demux, Transport};
 use bytes::BytesMut;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// The loop that owns hearing `hearing`, of `n`.
@@ -42,6 +43,41 @@ impl ParticipantIds {
         let id = self.next;
         self.next += self.step;
         id
+    }
+}
+
+/// What the loops count together, for `/metrics` (added to once per handed datagram or
+/// per flush, never read on the media path).
+#[derive(Debug, Default)]
+pub struct LoopCounters {
+    /// Datagrams one loop received for another loop's participant.
+    pub handed_over: AtomicU64,
+    /// UDP datagrams sent, and how many of them went out inside GSO messages.
+    pub datagrams_sent: AtomicU64,
+    pub gso_datagrams: AtomicU64,
+    pub gso_messages: AtomicU64,
+}
+
+impl LoopCounters {
+    pub fn add(c: &AtomicU64, n: u64) {
+        if n > 0 {
+            c.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    pub fn prometheus(&self, loops: usize) -> String {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        format!(
+            "# HELP yunting_sfu_event_loops Media event loops (one per core).\n# TYPE yunting_sfu_event_loops gauge\nyunting_sfu_event_loops {loops}\n\
+             # HELP yunting_sfu_datagrams_handed_over Datagrams one loop received for another loop's participant.\n# TYPE yunting_sfu_datagrams_handed_over counter\nyunting_sfu_datagrams_handed_over {}\n\
+             # HELP yunting_sfu_datagrams_sent UDP datagrams sent.\n# TYPE yunting_sfu_datagrams_sent counter\nyunting_sfu_datagrams_sent {}\n\
+             # HELP yunting_sfu_gso_datagrams Datagrams sent inside UDP GSO messages.\n# TYPE yunting_sfu_gso_datagrams counter\nyunting_sfu_gso_datagrams {}\n\
+             # HELP yunting_sfu_gso_messages UDP GSO messages sent.\n# TYPE yunting_sfu_gso_messages counter\nyunting_sfu_gso_messages {}\n",
+            get(&self.handed_over),
+            get(&self.datagrams_sent),
+            get(&self.gso_datagrams),
+            get(&self.gso_messages),
+        )
     }
 }
 

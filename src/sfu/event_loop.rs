@@ -492,6 +492,22 @@ impl EventLoop {
 
     /// Every video subscription touching this participant (what it receives and what
     /// the others receive from it) waits for, and asks, a fresh keyframe.
+    /// Keyframes for every video `subscriber` is set to receive (its path just came up).
+    fn ask_keyframes_for(&mut self, subscriber: u64) {
+        let Some(s) = self.participants.get(&subscriber) else {
+            return;
+        };
+        let asks: Vec<(u64, u32, usize)> = s
+            .subscribed
+            .iter()
+            .filter(|t| t.is_video() && t.negotiated)
+            .filter_map(|t| Some((t.publisher, t.key, t.switch.target?)))
+            .collect();
+        for (publisher, key, layer) in asks {
+            self.request_keyframe(publisher, key, layer);
+        }
+    }
+
     fn resume_video_of(&mut self, hearing: i64, id: u64) {
         let mut asks = Vec::new();
         for s in self
@@ -867,6 +883,12 @@ impl EventLoop {
                         newly.push((s.publisher, s.key, layer));
                     }
                 }
+                // Not connected yet (a joiner's first answer): a keyframe now would
+                // arrive before its path does, and the throttle would hold back the next
+                // request for half a second. It is asked for when the path comes up.
+                if !p.connected {
+                    return;
+                }
                 for (publisher, key, layer) in newly {
                     self.request_keyframe(publisher, key, layer);
                 }
@@ -1025,6 +1047,7 @@ impl EventLoop {
         let mut media: Vec<(u64, rtc::rtp::Packet)> = Vec::new();
         let mut keyframe_asks: Vec<(u64, u32)> = Vec::new();
         let mut ice_restarted: Vec<(i64, u64)> = Vec::new();
+        let mut now_connected: Vec<u64> = Vec::new();
         let touched: Vec<u64> = self.dirty.iter().copied().collect();
         let now_ms = self.now_ms();
         for id in touched {
@@ -1035,7 +1058,13 @@ impl EventLoop {
             while let Some(ev) = pc.poll_event() {
                 match ev {
                     RTCPeerConnectionEvent::OnConnectionStateChangeEvent(s) => {
-                        p.connected = s == RTCPeerConnectionState::Connected;
+                        let was = std::mem::replace(
+                            &mut p.connected,
+                            s == RTCPeerConnectionState::Connected,
+                        );
+                        if p.connected && !was {
+                            now_connected.push(p.id);
+                        }
                     }
                     RTCPeerConnectionEvent::OnIceConnectionStateChangeEvent(
                         RTCIceConnectionState::Connected | RTCIceConnectionState::Completed,
@@ -1148,6 +1177,9 @@ impl EventLoop {
         for (hearing, id) in ice_restarted {
             tracing::info!(participant = id, "ICE connected again after a restart");
             self.resume_video_of(hearing, id);
+        }
+        for id in now_connected {
+            self.ask_keyframes_for(id);
         }
         for (publisher, stream) in opened {
             self.open_stream(publisher, stream);
@@ -1512,7 +1544,11 @@ impl EventLoop {
                     continue;
                 }
                 let resumed = t.switch.target.is_none();
+                // A subscription still being negotiated asks when its answer arrives: a
+                // request now would be spent before it can receive anything, and the
+                // throttle would hold back the one that counts.
                 if (t.switch.retarget(target) || resumed)
+                    && t.negotiated
                     && let Some(l) = target
                 {
                     asks.push((t.publisher, t.key, l));

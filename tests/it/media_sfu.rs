@@ -70,7 +70,10 @@ async fn three_participants_each_receive_the_other_two_and_a_late_joiner_starts_
         "every participant receives audio and video from the other two"
     );
 
-    // The late joiner's first video from each publisher is a keyframe, within 1 s of connecting.
+    // The late joiner's first video from each publisher is a keyframe, asked for when its
+    // path came up and answered by the publisher at its next frame: well within the
+    // issue's 1 s (the publishers' own keyframes are 1 s apart, so a request that went
+    // nowhere would mostly miss this bound; here it takes about 50 ms).
     for o in [&a, &b] {
         let r = c.received_from(&o.participant_id);
         assert_eq!(
@@ -83,8 +86,12 @@ async fn three_participants_each_receive_the_other_two_and_a_late_joiner_starts_
             .first_video_at
             .unwrap()
             .saturating_duration_since(c.connected_at.unwrap());
+        eprintln!(
+            "late joiner: first video from {} {waited:?} after connecting",
+            o.participant_id
+        );
         assert!(
-            waited <= Duration::from_secs(1),
+            waited <= Duration::from_millis(400),
             "first frame from {} after {waited:?}",
             o.participant_id
         );

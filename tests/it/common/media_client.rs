@@ -33,8 +33,16 @@ use yunting::media::keyframe::{VideoCodec, starts_keyframe};
 /// Video bitrate of the generated test media (the load generator raises it to ~1 Mbps).
 pub static VIDEO_KBPS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(300);
 
+/// The all-keyframe twin of a test video (see [`media_files`]), if it was made.
+fn intra_twin(video: &std::path::Path) -> Option<PathBuf> {
+    let twin = video.with_extension("intra.ivf");
+    twin.exists().then_some(twin)
+}
+
 /// Test media made once per test binary: 20 s of a test pattern (VP8, a keyframe every
-/// second) and a tone (Opus).
+/// second) and a tone (Opus). The video has an all-keyframe twin of the same frames, so
+/// the publisher can answer a keyframe request (PLI/FIR) at the next frame, as a live
+/// encoder does, instead of at the file's next keyframe.
 pub fn media_files() -> &'static (PathBuf, PathBuf) {
     static FILES: std::sync::OnceLock<(PathBuf, PathBuf)> = std::sync::OnceLock::new();
     FILES.get_or_init(|| {
@@ -55,34 +63,39 @@ pub fn media_files() -> &'static (PathBuf, PathBuf) {
                 String::from_utf8_lossy(&out.stderr)
             );
         };
-        run(&[
-            "-f",
-            "lavfi",
-            "-i",
-            &format!(
-                "testsrc=size={}:rate=30",
-                if kbps > 500 { "640x360" } else { "320x240" }
-            ),
-            "-t",
-            "20",
-            "-c:v",
-            "libvpx",
-            "-b:v",
-            &format!("{kbps}k"),
-            "-minrate",
-            &format!("{kbps}k"),
-            "-maxrate",
-            &format!("{kbps}k"),
-            "-deadline",
-            "realtime",
-            "-cpu-used",
-            "8",
-            "-g",
-            "30",
-            "-auto-alt-ref",
-            "0",
-            video.to_str().unwrap(),
-        ]);
+        for (gop, out) in [
+            ("30", video.clone()),
+            ("1", video.with_extension("intra.ivf")),
+        ] {
+            run(&[
+                "-f",
+                "lavfi",
+                "-i",
+                &format!(
+                    "testsrc=size={}:rate=30",
+                    if kbps > 500 { "640x360" } else { "320x240" }
+                ),
+                "-t",
+                "20",
+                "-c:v",
+                "libvpx",
+                "-b:v",
+                &format!("{kbps}k"),
+                "-minrate",
+                &format!("{kbps}k"),
+                "-maxrate",
+                &format!("{kbps}k"),
+                "-deadline",
+                "realtime",
+                "-cpu-used",
+                "8",
+                "-g",
+                gop,
+                "-auto-alt-ref",
+                "0",
+                out.to_str().unwrap(),
+            ]);
+        }
         run(&[
             "-f",
             "lavfi",
@@ -450,7 +463,13 @@ impl MediaClient {
 
         let mut me = MediaEngine::default();
         me.register_default_codecs().unwrap();
-        let registry = register_default_interceptors(Registry::new(), &mut me).unwrap();
+        // Keyframe requests reach the publishing track (see `feed_video`).
+        let registry = register_default_interceptors(Registry::new(), &mut me)
+            .unwrap()
+            .with(
+                rtc::interceptor::Slot::from(14_000),
+                yunting::sfu::peer_connection::DeliverKeyframeRequests::default(),
+            );
         let mut settings =
             SettingEngineBuilder::new().with_multicast_dns_mode(MulticastDnsMode::Disabled);
         if tcp_only {
@@ -707,12 +726,48 @@ async fn feed<R>(
     }
 }
 
+/// Publishes the IVF file's frames; after a keyframe request from the server (PLI or
+/// FIR), the next frame comes from the file's all-keyframe twin when there is one.
 async fn feed_video(track: Arc<TrackLocalStaticSample>, pt: u8, file: PathBuf) {
-    let open = || {
-        IVFReader::new(std::io::BufReader::new(std::fs::File::open(&file).ok()?))
+    use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+    use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use webrtc::media_stream::track_local::TrackLocalEvent;
+    let wanted = Arc::new(AtomicBool::new(false));
+    /// Ends the request reader with the feed, however the feed ends (aborted by `close`).
+    struct AbortOnDrop(tokio::task::JoinHandle<()>);
+    impl Drop for AbortOnDrop {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let _requests = {
+        let (track, wanted) = (track.clone(), wanted.clone());
+        AbortOnDrop(tokio::spawn(async move {
+            loop {
+                match track.poll().await {
+                    Some(TrackLocalEvent::OnRtcpPacket(pkts)) => {
+                        if pkts.iter().any(|p| {
+                            p.as_any().is::<PictureLossIndication>()
+                                || p.as_any().is::<FullIntraRequest>()
+                        }) {
+                            wanted.store(true, Ordering::Relaxed);
+                        }
+                    }
+                    Some(_) => {}
+                    // Not bound (yet, or between negotiations).
+                    None => tokio::time::sleep(Duration::from_millis(50)).await,
+                }
+            }
+        }))
+    };
+    let ivf = |path: &std::path::Path| {
+        IVFReader::new(std::io::BufReader::new(std::fs::File::open(path).ok()?))
             .ok()
             .map(|(r, _)| r)
     };
+    let twin = intra_twin(&file);
+    let open = || Some((ivf(&file)?, twin.as_deref().and_then(ivf)));
     // 1/30 s, rounded up so that the packetizer's `(duration × 90 kHz) as u32` is 3000
     // ticks: a 33 ms period would run the video 1 % fast (10 ms per second ahead of the
     // audio).
@@ -721,10 +776,24 @@ async fn feed_video(track: Arc<TrackLocalStaticSample>, pt: u8, file: PathBuf) {
         pt,
         Duration::from_nanos(33_333_334),
         open,
-        |r| r.parse_next_frame().ok().map(|(f, _)| f.freeze()),
+        |(main, twin)| {
+            let frame = main.parse_next_frame().ok()?.0.freeze();
+            let key = twin
+                .as_mut()
+                .and_then(|t| t.parse_next_frame().ok())
+                .map(|(f, _)| f.freeze());
+            if starts_keyframe(VideoCodec::Vp8, &frame) {
+                wanted.store(false, Ordering::Relaxed);
+                return Some(frame);
+            }
+            match key {
+                Some(key) if wanted.swap(false, Ordering::Relaxed) => Some(key),
+                _ => Some(frame),
+            }
+        },
         None,
     )
-    .await
+    .await;
 }
 
 async fn feed_audio(track: Arc<TrackLocalStaticSample>, pt: u8, file: PathBuf, who: String) {

@@ -6,7 +6,7 @@
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::interceptor::{Attribute, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket};
 use rtc::peer_connection::configuration::interceptor_registry::{
-    configure_nack, configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc,
+    configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc,
 };
 use rtc::peer_connection::configuration::media_engine::{
     MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine,
@@ -214,6 +214,12 @@ fn media_engine() -> rtc::shared::error::Result<MediaEngine> {
     Ok(me)
 }
 
+/// Packets of each forwarded video kept for retransmission on a subscriber's NACK:
+/// 256 is 1–2.5 s of video at 100–250 packets/s, longer than any retransmission that
+/// can still arrive in time to be played. `rtc`'s default of 1024 kept about 10 s, and
+/// with it the packets' buffers: most of a participant's memory.
+const NACK_HISTORY: u16 = 256;
+
 /// A fresh server-side connection whose only local candidate is the shared media port.
 pub fn build(
     candidate: SocketAddr,
@@ -225,7 +231,19 @@ pub fn build(
     let registry = Registry::new()
         .with(Slot::from(14_000), DeliverKeyframeRequests::default())
         .with(Slot::from(9_500), HoldSimulcastAcks::new(ackable));
-    let registry = configure_nack(registry, &mut me);
+    // NACK feedback is in the codecs above; the responder keeps a shorter history than
+    // `rtc`'s 1024 packets (see NACK_HISTORY).
+    let registry = registry
+        .with(
+            Slot::NackResponder,
+            rtc::interceptor::NackResponderBuilder::new()
+                .with_size(NACK_HISTORY)
+                .build(),
+        )
+        .with(
+            Slot::NackGenerator,
+            rtc::interceptor::NackGeneratorBuilder::new().build(),
+        );
     configure_simulcast_extension_headers(&mut me)?;
     let registry = configure_twcc(registry, &mut me)?;
     let registry = configure_rtcp_reports(registry);

@@ -160,8 +160,30 @@ fn verify_pdf_file(path: &std::path::Path, ca: Option<&std::path::Path>) -> Resu
     }
 }
 
-#[tokio::main]
-async fn main() -> Result<()> {
+/// Caps glibc's malloc arenas before any thread starts. By default every thread that
+/// allocates may get its own arena (up to 8 per core), and memory freed in one arena is
+/// not reused by another: with the media loops, the HTTP workers and the recorder each
+/// allocating, the server's resident memory at 40 participants was ~30 MB higher from
+/// that alone (docs/performance.md). One arena per core plus one keeps contention low.
+fn limit_malloc_arenas() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let arenas = i32::try_from(cores + 1).unwrap_or(i32::MAX);
+    // SAFETY: mallopt only sets an allocator parameter; called before other threads exist.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, arenas);
+    }
+}
+
+fn main() -> Result<()> {
+    limit_malloc_arenas();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?
+        .block_on(run())
+}
+
+async fn run() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -160,22 +160,25 @@ fn verify_pdf_file(path: &std::path::Path, ca: Option<&std::path::Path>) -> Resu
     }
 }
 
-/// Caps glibc's malloc arenas before any thread starts. By default every thread that
-/// allocates may get its own arena (up to 8 per core), and memory freed in one arena is
-/// not reused by another: with the media loops, the HTTP workers and the recorder each
-/// allocating, the server's resident memory at 40 participants was ~30 MB higher from
-/// that alone (docs/performance.md). One arena per core plus one keeps contention low.
-fn limit_malloc_arenas() {
+/// Tunes glibc's malloc before any thread starts, for a long-running server's resident
+/// memory (docs/performance.md):
+/// - at most one arena per core plus one: by default every thread that allocates may get
+///   its own (up to 8 per core), and memory freed in one arena is not reused by another;
+/// - allocations of 1 MiB and more always come from `mmap`, so they go back to the system
+///   when freed. Otherwise glibc raises that threshold after the first large free, and a
+///   login's 19 MiB Argon2 buffer then stays resident in whichever arena served it.
+fn tune_malloc() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let arenas = i32::try_from(cores + 1).unwrap_or(i32::MAX);
-    // SAFETY: mallopt only sets an allocator parameter; called before other threads exist.
+    // SAFETY: mallopt only sets allocator parameters; called before other threads exist.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, arenas);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
     }
 }
 
 fn main() -> Result<()> {
-    limit_malloc_arenas();
+    tune_malloc();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -1,4 +1,4 @@
-//! One UDP socket for every participant: a datagram belongs to the connection whose ICE
+//! One UDP port for every participant: a datagram belongs to the connection whose ICE
 //! username fragment it names (STUN, RFC 8445) or, after that, to whoever last proved to
 //! own its source address. Binding on every STUN request follows a phone that moves
 //! between Wi-Fi and cellular (a new address after an ICE restart).

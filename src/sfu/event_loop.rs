@@ -60,6 +60,9 @@ pub struct EventLoop {
     /// Payload copies for the few packets a subscriber needs changed (VP8 ids after a
     /// layer switch) are cut from this one buffer: an allocation per 64 KiB, not per packet.
     payload_arena: bytes::BytesMut,
+    /// Each received datagram's own buffer (the peer connection takes it) is cut from this
+    /// one, the same way.
+    receive_arena: BytesMut,
     /// Each connection's next timer, as of its last flush.
     deadlines: HashMap<u64, Instant>,
     /// Some participant needs an offer (set when tracks are added or removed).
@@ -173,6 +176,7 @@ impl EventLoop {
             started: Instant::now(),
             dirty: HashSet::new(),
             payload_arena: bytes::BytesMut::new(),
+            receive_arena: BytesMut::new(),
             deadlines: HashMap::new(),
             offers_pending: false,
             next_housekeeping: Instant::now(),
@@ -267,7 +271,7 @@ impl EventLoop {
         let Some(id) = self.router.route(transport, from, ufrag.as_deref()) else {
             return;
         };
-        let data = BytesMut::from(data);
+        let data = cut_from_arena(&mut self.receive_arena, data);
         let owner = shard_of_participant(id, self.inboxes.len());
         if owner != self.shard {
             // Another loop's participant: the kernel's choice of socket is by address
@@ -1606,17 +1610,24 @@ fn keep_pending_sr(
     }
 }
 
-/// A copy of `src`, changed by `edit`, cut from `arena` (refilled 64 KiB at a time).
+/// A copy of `src` cut from `arena`, which is refilled 64 KiB at a time: one allocation
+/// per 64 KiB of packets, not one per packet. The copies share the block, which is freed
+/// when the last of them is.
+fn cut_from_arena(arena: &mut BytesMut, src: &[u8]) -> BytesMut {
+    if arena.capacity() - arena.len() < src.len() {
+        *arena = BytesMut::with_capacity(src.len().max(64 * 1024));
+    }
+    arena.extend_from_slice(src);
+    arena.split()
+}
+
+/// A copy of `src`, changed by `edit`, cut from `arena`.
 fn rewritten_payload(
-    arena: &mut bytes::BytesMut,
+    arena: &mut BytesMut,
     src: &[u8],
     edit: impl FnOnce(&mut [u8]),
 ) -> bytes::Bytes {
-    if arena.capacity() - arena.len() < src.len() {
-        *arena = bytes::BytesMut::with_capacity(src.len().max(64 * 1024));
-    }
-    arena.extend_from_slice(src);
-    let mut copy = arena.split();
+    let mut copy = cut_from_arena(arena, src);
     edit(&mut copy);
     copy.freeze()
 }

@@ -121,19 +121,9 @@ async fn three_participants_each_receive_the_other_two_and_a_late_joiner_starts_
             .0,
         reqwest::StatusCode::FORBIDDEN
     );
-    let metrics = reqwest::get(format!("{}/metrics", srv.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&srv).await;
     assert!(metrics.contains("yunting_sfu_participants 3"), "{metrics}");
-    let forwarded: u64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("yunting_sfu_rtp_packets_forwarded "))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let forwarded = metric(&metrics, "yunting_sfu_rtp_packets_forwarded");
     assert!(forwarded > 300, "{metrics}");
 
     // Nobody receives their own media back.
@@ -449,12 +439,14 @@ async fn an_rtp_flood_is_cut_to_the_participant_budget() {
     b.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_participant_on_a_network_without_udp_joins_over_ice_tcp() {
-    let (srv, demo) = server().await;
+/// The clerk over UDP and the applicant over ICE-TCP only (a network that blocks UDP).
+async fn udp_and_tcp_participants(
+    srv: &TestServer,
+    demo: &serde_json::Value,
+) -> (MediaClient, MediaClient) {
     let hearing = demo["hearing"]["id"].as_i64().unwrap();
-    let clerk = srv.staff(&demo, "clerk").await;
-    let applicant = srv.ready_party(&demo, "applicant", hearing).await;
+    let clerk = srv.staff(demo, "clerk").await;
+    let applicant = srv.ready_party(demo, "applicant", hearing).await;
     let a = MediaClient::join(&srv.base, hearing, clerk.token.as_deref().unwrap()).await;
     let b = MediaClient::join_with(
         &srv.base,
@@ -464,6 +456,11 @@ async fn a_participant_on_a_network_without_udp_joins_over_ice_tcp() {
         clerk.token.as_deref(),
     )
     .await;
+    (a, b)
+}
+
+/// Audio and video flow both ways between `a` and `b` within 10 s.
+async fn assert_both_ways(a: &MediaClient, b: &MediaClient) {
     let flowing = wait_for(Duration::from_secs(10), || {
         let (ab, ba) = (
             a.received_from(&b.participant_id),
@@ -477,12 +474,37 @@ async fn a_participant_on_a_network_without_udp_joins_over_ice_tcp() {
     .await;
     assert!(
         flowing,
-        "TCP participant: {:?} / {:?}",
+        "{:?} / {:?}",
         a.received_from(&b.participant_id),
         b.received_from(&a.participant_id)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_participant_on_a_network_without_udp_joins_over_ice_tcp() {
+    let (srv, demo) = server().await;
+    let (a, b) = udp_and_tcp_participants(&srv, &demo).await;
+    assert_both_ways(&a, &b).await;
     a.close().await;
     b.close().await;
+}
+
+async fn metrics_text(srv: &TestServer) -> String {
+    reqwest::get(format!("{}/metrics", srv.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// One counter or gauge of a Prometheus text.
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+        .parse()
+        .unwrap()
 }
 
 /// The ICE credentials `a=ice-ufrag` / `a=ice-pwd` of an SDP.
@@ -530,19 +552,9 @@ fn binding_request(server_ufrag: &str, client_ufrag: &str, server_pwd: &str) -> 
 async fn with_several_event_loops_every_packet_reaches_the_loop_of_its_hearing() {
     let (srv, demo) = server_with(&[("YUNTING_MEDIA_SHARDS", "3")]).await;
     let hearing = demo["hearing"]["id"].as_i64().unwrap();
-    let clerk = srv.staff(&demo, "clerk").await;
-    let applicant = srv.ready_party(&demo, "applicant", hearing).await;
+    // Over UDP, and over ICE-TCP, whose frames always enter through the first loop.
+    let (a, b) = udp_and_tcp_participants(&srv, &demo).await;
     // Participant ids carry their loop: the hearing's.
-    let a = MediaClient::join(&srv.base, hearing, clerk.token.as_deref().unwrap()).await;
-    // Over ICE-TCP, whose frames always enter through the first loop.
-    let b = MediaClient::join_with(
-        &srv.base,
-        hearing,
-        applicant.token.as_deref().unwrap(),
-        true,
-        clerk.token.as_deref(),
-    )
-    .await;
     for p in [&a, &b] {
         let id: u64 = p
             .participant_id
@@ -551,23 +563,7 @@ async fn with_several_event_loops_every_packet_reaches_the_loop_of_its_hearing()
             .unwrap();
         assert_eq!(id % 3, hearing.rem_euclid(3) as u64, "{}", p.participant_id);
     }
-    let flowing = wait_for(Duration::from_secs(10), || {
-        let (ab, ba) = (
-            a.received_from(&b.participant_id),
-            b.received_from(&a.participant_id),
-        );
-        ab.video_packets > 30
-            && ab.audio_packets > 20
-            && ba.video_packets > 30
-            && ba.audio_packets > 20
-    })
-    .await;
-    assert!(
-        flowing,
-        "{:?} / {:?}",
-        a.received_from(&b.participant_id),
-        b.received_from(&a.participant_id)
-    );
+    assert_both_ways(&a, &b).await;
 
     // Connectivity checks from 24 new addresses: the kernel spreads them over the three
     // sockets by address, and every one is answered by the loop that owns the participant.
@@ -600,19 +596,9 @@ async fn with_several_event_loops_every_packet_reaches_the_loop_of_its_hearing()
         answered, 24,
         "every check answered, whichever socket took it"
     );
-    let metrics = reqwest::get(format!("{}/metrics", srv.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&srv).await;
     assert!(metrics.contains("yunting_sfu_event_loops 3"), "{metrics}");
-    let handed: u64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("yunting_sfu_datagrams_handed_over "))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let handed = metric(&metrics, "yunting_sfu_datagrams_handed_over");
     // 24 addresses all hashing to the owner's socket: (1/3)^24.
     assert!(handed > 0, "{metrics}");
     a.close().await;

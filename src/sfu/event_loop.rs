@@ -494,8 +494,6 @@ impl EventLoop {
         self.resume_video_of(hearing, id);
     }
 
-    /// Every video subscription touching this participant (what it receives and what
-    /// the others receive from it) waits for, and asks, a fresh keyframe.
     /// Keyframes for every video `subscriber` is set to receive (its path just came up).
     fn ask_keyframes_for(&mut self, subscriber: u64) {
         let Some(s) = self.participants.get(&subscriber) else {
@@ -512,6 +510,8 @@ impl EventLoop {
         }
     }
 
+    /// Every video subscription touching this participant (what it receives and what
+    /// the others receive from it) waits for, and asks, a fresh keyframe.
     fn resume_video_of(&mut self, hearing: i64, id: u64) {
         let mut asks = Vec::new();
         for s in self
@@ -546,7 +546,7 @@ impl EventLoop {
             }
             .to_string()
         };
-        let mut out: Vec<ParticipantStats> = self
+        let out: Vec<ParticipantStats> = self
             .participants
             .values()
             .filter(|p| hearing.is_none_or(|h| h == p.hearing))
@@ -610,7 +610,7 @@ impl EventLoop {
                     .collect(),
             })
             .collect();
-        out.sort_by(|a, b| a.participant_id.cmp(&b.participant_id));
+        // In no order: `Sfu::stats` sorts what all loops return.
         out
     }
 
@@ -1483,7 +1483,7 @@ impl EventLoop {
                     to = s.id, from = publisher, layer = li, key = keyframe,
                     marker = pkt.header.marker, src_seq = pkt.header.sequence_number,
                     src_ts = pkt.header.timestamp, seq, ts,
-                    vp8_in = ?crate::media::vp8_ids::parse(&pkt.payload).map(|i| (i.picture_id.map(|p| p.1), i.tl0.map(|t| t.1))),
+                    vp8_in = ?vp8.map(|i| (i.picture_id.map(|p| p.1), i.tl0.map(|t| t.1))),
                     vp8_out = ?crate::media::vp8_ids::parse(&out.payload).map(|i| (i.picture_id.map(|p| p.1), i.tl0.map(|t| t.1))),
                     "video out"
                 );

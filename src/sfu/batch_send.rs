@@ -92,9 +92,6 @@ pub struct BatchSender {
     /// Off once the kernel or the device refused a GSO message (then never tried again).
     gso: bool,
     messages: Vec<Message>,
-    /// GSO messages sent and the datagrams they carried (for tests and /metrics).
-    pub gso_messages: u64,
-    pub gso_datagrams: u64,
 }
 
 impl Default for BatchSender {
@@ -102,33 +99,40 @@ impl Default for BatchSender {
         Self {
             gso: true,
             messages: Vec::new(),
-            gso_messages: 0,
-            gso_datagrams: 0,
         }
     }
 }
 
+/// What one [`BatchSender::send_all`] did (for /metrics).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Sent {
+    /// Datagrams the kernel took.
+    pub datagrams: usize,
+    /// GSO messages, and the datagrams they carried.
+    pub gso_messages: usize,
+    pub gso_datagrams: usize,
+}
+
 impl BatchSender {
-    /// Send every datagram (reordered by destination); returns how many the kernel took
-    /// (the rest are reported as errors: a UDP send that fails is a dropped packet, as on
-    /// the wire).
+    /// Send every datagram (reordered by destination). A datagram the kernel refuses is
+    /// dropped and logged, as a failed UDP send is a packet lost on the wire.
     pub async fn send_all(
         &mut self,
         socket: &UdpSocket,
         out: &mut [(SocketAddr, BytesMut)],
-    ) -> usize {
+    ) -> Sent {
         let mut messages = std::mem::take(&mut self.messages);
         plan(out, self.gso, &mut messages);
-        let mut sent = 0;
+        let mut sent = Sent::default();
         for m in &messages {
-            sent += match m {
+            sent.datagrams += match m {
                 Message::Each { range } => send_each(socket, &out[range.clone()]).await,
                 Message::Gso { range, segment } => {
                     let group = &out[range.clone()];
                     match send_gso(socket, group, *segment).await {
                         Ok(()) => {
-                            self.gso_messages += 1;
-                            self.gso_datagrams += group.len() as u64;
+                            sent.gso_messages += 1;
+                            sent.gso_datagrams += group.len();
                             group.len()
                         }
                         Err(e) if gso_unsupported(&e) => {
@@ -329,13 +333,16 @@ mod tests {
                 }
             })
             .collect();
-        let mut sender = BatchSender::default();
-        assert_eq!(sender.send_all(&tx, &mut out).await, 80);
+        let sent = BatchSender::default().send_all(&tx, &mut out).await;
         // 16 frames to a, and b's 16 equal datagrams in one message.
         assert_eq!(
-            (sender.gso_messages, sender.gso_datagrams),
-            (17, 80),
-            "loopback takes GSO: {sender:?}"
+            sent,
+            Sent {
+                datagrams: 80,
+                gso_messages: 17,
+                gso_datagrams: 80
+            },
+            "loopback takes GSO"
         );
         let mut buf = [0u8; 2048];
         for i in (0..80u8).filter(|i| i % 5 != 4) {

@@ -1588,12 +1588,11 @@ impl EventLoop {
                 let _ = w.send(data);
             }
         }
-        let gso_before = (self.sender.gso_messages, self.sender.gso_datagrams);
         let sent = self.sender.send_all(&self.socket, &mut out).await;
         let c = &self.counters;
-        LoopCounters::add(&c.datagrams_sent, sent as u64);
-        LoopCounters::add(&c.gso_messages, self.sender.gso_messages - gso_before.0);
-        LoopCounters::add(&c.gso_datagrams, self.sender.gso_datagrams - gso_before.1);
+        LoopCounters::add(&c.datagrams_sent, sent.datagrams as u64);
+        LoopCounters::add(&c.gso_messages, sent.gso_messages as u64);
+        LoopCounters::add(&c.gso_datagrams, sent.gso_datagrams as u64);
     }
 }
 

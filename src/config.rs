@@ -424,6 +424,16 @@ impl Config {
             bail!("a configured CA needs both YUNTING_CA_CERT and YUNTING_CA_KEY");
         }
         let records = records_config(f.records.unwrap_or_default(), &get)?;
+        // One media event loop per core unless configured.
+        let media_shards = match get("YUNTING_MEDIA_SHARDS") {
+            Some(v) => v.parse::<usize>().ok(),
+            None => f
+                .media_shards
+                .or_else(|| Some(std::thread::available_parallelism().map_or(1, |n| n.get()))),
+        };
+        let Some(media_shards) = media_shards.filter(|n| (1..=256).contains(n)) else {
+            bail!("media_shards (YUNTING_MEDIA_SHARDS) must be a number from 1 to 256");
+        };
 
         Ok(Config {
             esign,
@@ -460,19 +470,7 @@ impl Config {
                 // Three simulcast layers of 2.5 Mbps video plus audio stay far below this.
                 None => f.media_max_pps.unwrap_or(2_000),
             },
-            media_shards: match get("YUNTING_MEDIA_SHARDS") {
-                Some(v) => match v.parse::<usize>() {
-                    Ok(n) if (1..=256).contains(&n) => n,
-                    _ => bail!("YUNTING_MEDIA_SHARDS must be a number from 1 to 256"),
-                },
-                None => match f.media_shards {
-                    Some(n) if !(1..=256).contains(&n) => {
-                        bail!("media_shards must be from 1 to 256")
-                    }
-                    Some(n) => n,
-                    None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-                },
-            },
+            media_shards,
             reconnect_grace_secs: match get("YUNTING_RECONNECT_GRACE_SECS") {
                 Some(v) => v
                     .parse()
@@ -496,6 +494,18 @@ mod tests {
             .iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn media_loops_default_to_the_cores_and_refuse_nonsense() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(Config::from_parts(None, &[]).unwrap().media_shards, cores);
+        let three = env(&[("YUNTING_MEDIA_SHARDS", "3")]);
+        assert_eq!(Config::from_parts(None, &three).unwrap().media_shards, 3);
+        for bad in ["0", "257", "two", ""] {
+            let e = env(&[("YUNTING_MEDIA_SHARDS", bad)]);
+            assert!(Config::from_parts(None, &e).is_err(), "{bad:?} accepted");
+        }
     }
 
     #[test]

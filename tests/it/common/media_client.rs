@@ -738,16 +738,10 @@ async fn feed_video(track: Arc<TrackLocalStaticSample>, pt: u8, file: PathBuf) {
     use std::sync::atomic::{AtomicBool, Ordering};
     use webrtc::media_stream::track_local::TrackLocalEvent;
     let wanted = Arc::new(AtomicBool::new(false));
-    /// Ends the request reader with the feed, however the feed ends (aborted by `close`).
-    struct AbortOnDrop(tokio::task::JoinHandle<()>);
-    impl Drop for AbortOnDrop {
-        fn drop(&mut self) {
-            self.0.abort();
-        }
-    }
+    // The request reader ends with the feed, however the feed ends (aborted by `close`).
     let _requests = {
         let (track, wanted) = (track.clone(), wanted.clone());
-        AbortOnDrop(tokio::spawn(async move {
+        tokio_util::task::AbortOnDropHandle::new(tokio::spawn(async move {
             loop {
                 match track.poll().await {
                     Some(TrackLocalEvent::OnRtcpPacket(pkts)) => {

@@ -159,18 +159,10 @@ async fn a_phone_that_changes_networks_restarts_ice_and_keeps_its_seat() {
         .await,
         "media did not flow both ways after the ICE restart"
     );
-    // What the server could not send while the path was down is not counted as lost:
-    // the phone's receiver reports after the restart show (next to) no loss.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // (Gapless numbering across the restart is tested in `media::seq_map` and
+    // `sfu::subscribed_track`, and its effect in Chromium by room.mjs: this client's
+    // receiver reports never showed the gap, so a loss check here could not fail.)
     let after = stats_of(&chair, hearing, &a.participant_id).await;
-    println!(
-        "after the restart: loss {}‰, estimate {}",
-        after["loss_permille"], after["estimate_bps"]
-    );
-    assert!(
-        after["loss_permille"].as_u64().unwrap_or(0) < 50,
-        "the restart shows as loss: {after}"
-    );
     // The same seat and participant: the chair never saw it leave or reconnect.
     assert_eq!(after["participant_id"], before["participant_id"]);
     assert_eq!(after["connected"], true, "{after}");

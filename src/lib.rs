@@ -2,6 +2,7 @@
 //! arbitration commission runs itself. The binary in `main.rs` is a thin CLI over this
 //! library so that the integration tests drive exactly the code the server runs.
 
+pub mod alloc_count;
 pub mod app;
 pub mod audit;
 pub mod auth;

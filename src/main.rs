@@ -6,6 +6,11 @@ use std::path::PathBuf;
 use yunting::app::App;
 use yunting::config::Config;
 
+/// Counts allocations per thread so `/metrics` can show the media loops' allocations per
+/// forwarded packet (`yunting::alloc_count`).
+#[global_allocator]
+static ALLOCATOR: yunting::alloc_count::CountingAllocator = yunting::alloc_count::CountingAllocator;
+
 #[derive(Parser)]
 #[command(
     name = "yunting",

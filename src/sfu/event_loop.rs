@@ -202,7 +202,11 @@ impl EventLoop {
         mut inbox: mpsc::Receiver<Inbound>,
     ) {
         let mut buf = vec![0u8; 2048];
+        let mut allocations = crate::alloc_count::allocations_on_this_thread();
         loop {
+            let counted = crate::alloc_count::allocations_on_this_thread();
+            LoopCounters::add(&self.counters.heap_allocations, counted - allocations);
+            allocations = counted;
             self.pump();
             self.flush().await;
             let now = Instant::now();

@@ -56,6 +56,8 @@ pub struct LoopCounters {
     pub datagrams_sent: AtomicU64,
     pub gso_datagrams: AtomicU64,
     pub gso_messages: AtomicU64,
+    /// Heap allocations made on the loops' threads (`crate::alloc_count`).
+    pub heap_allocations: AtomicU64,
 }
 
 impl LoopCounters {
@@ -72,11 +74,13 @@ impl LoopCounters {
              # HELP yunting_sfu_datagrams_handed_over Datagrams one loop received for another loop's participant.\n# TYPE yunting_sfu_datagrams_handed_over counter\nyunting_sfu_datagrams_handed_over {}\n\
              # HELP yunting_sfu_datagrams_sent UDP datagrams sent.\n# TYPE yunting_sfu_datagrams_sent counter\nyunting_sfu_datagrams_sent {}\n\
              # HELP yunting_sfu_gso_datagrams Datagrams sent inside UDP GSO messages.\n# TYPE yunting_sfu_gso_datagrams counter\nyunting_sfu_gso_datagrams {}\n\
-             # HELP yunting_sfu_gso_messages UDP GSO messages sent.\n# TYPE yunting_sfu_gso_messages counter\nyunting_sfu_gso_messages {}\n",
+             # HELP yunting_sfu_gso_messages UDP GSO messages sent.\n# TYPE yunting_sfu_gso_messages counter\nyunting_sfu_gso_messages {}\n\
+             # HELP yunting_sfu_loop_heap_allocations Heap allocations made on the media loops' threads (zero unless the binary counts them).\n# TYPE yunting_sfu_loop_heap_allocations counter\nyunting_sfu_loop_heap_allocations {}\n",
             get(&self.handed_over),
             get(&self.datagrams_sent),
             get(&self.gso_datagrams),
             get(&self.gso_messages),
+            get(&self.heap_allocations),
         )
     }
 }

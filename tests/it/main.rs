@@ -2,6 +2,11 @@
 //! linked the whole server and its media, PDF and database stacks again (about 80 MB apiece in
 //! a debug build), which filled the CI machine's disk. One binary links them once.
 
+/// Counts allocations per thread: `media_sfu` checks the media loops' allocations per
+/// forwarded packet.
+#[global_allocator]
+static ALLOCATOR: yunting::alloc_count::CountingAllocator = yunting::alloc_count::CountingAllocator;
+
 mod common;
 
 mod api_lifecycle;

@@ -4,12 +4,13 @@
 //! destination that share a size go out as one UDP GSO message (`UDP_SEGMENT`, Linux ≥
 //! 4.18: the kernel cuts the buffer into datagrams); the rest go out together in one
 //! `sendmmsg(2)`. Which datagrams form a message is decided by [`plan`], a pure function.
-//! `rustix` provides `sendmmsg`, `nix` the GSO control message; tokio's readiness decides
-//! when to call them.
+//! Both system calls are made with `libc` on stack-built headers, so sending allocates
+//! nothing; tokio's readiness decides when to call them.
 
 use bytes::BytesMut;
-use rustix::net::{MMsgHdr, SendAncillaryBuffer, SendFlags, SocketAddrAny, sendmmsg};
-use std::io::{self, IoSlice};
+use nix::sys::socket::{SockaddrLike, SockaddrStorage};
+use std::io;
+use std::mem::MaybeUninit;
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::os::fd::AsRawFd;
@@ -163,27 +164,48 @@ fn gso_unsupported(e: &io::Error) -> bool {
     )
 }
 
+/// One GSO message: the group's datagrams as one list of buffers, which the kernel cuts
+/// into datagrams of `segment` bytes. Headers and control message are built on the stack.
 async fn send_gso(
     socket: &UdpSocket,
     group: &[(SocketAddr, BytesMut)],
     segment: usize,
 ) -> io::Result<()> {
-    use nix::sys::socket::{ControlMessage, MsgFlags, SockaddrStorage, sendmsg};
-    let to = SockaddrStorage::from(group[0].0);
-    let segment = segment as u16;
-    let cmsg = [ControlMessage::UdpGsoSegments(&segment)];
     socket
         .async_io(Interest::WRITABLE, || {
-            let iov: Vec<IoSlice<'_>> = group.iter().map(|(_, d)| IoSlice::new(d)).collect();
-            sendmsg(
-                socket.as_raw_fd(),
-                &iov,
-                &cmsg,
-                MsgFlags::MSG_DONTWAIT,
-                Some(&to),
-            )
-            .map(|_| ())
-            .map_err(io::Error::from)
+            let mut iovs = [EMPTY_IOVEC; MAX_SEGMENTS];
+            for (iov, (_, d)) in iovs.iter_mut().zip(group) {
+                *iov = iovec_of(d);
+            }
+            let to = SockaddrStorage::from(group[0].0);
+            // One control message: UDP_SEGMENT with the segment size (a u16).
+            let mut control = ControlBuffer([0; CONTROL_LEN]);
+            // SAFETY: an all-zero msghdr is a valid empty one; every pointer set below
+            // points into locals that outlive the `sendmsg` call.
+            let mut hdr: libc::msghdr = unsafe { std::mem::zeroed() };
+            hdr.msg_name = to.as_ptr() as *mut libc::c_void;
+            hdr.msg_namelen = to.len();
+            hdr.msg_iov = iovs.as_mut_ptr();
+            hdr.msg_iovlen = group.len().min(MAX_SEGMENTS) as _;
+            hdr.msg_control = control.0.as_mut_ptr() as *mut libc::c_void;
+            // SAFETY: CMSG_SPACE only computes a size.
+            hdr.msg_controllen = unsafe { libc::CMSG_SPACE(2) } as _;
+            // SAFETY: `msg_control` holds CONTROL_LEN bytes, room for one u16 control
+            // message (CMSG_SPACE(2)), so the first header and its data are in bounds.
+            unsafe {
+                let cmsg = libc::CMSG_FIRSTHDR(&hdr);
+                (*cmsg).cmsg_level = libc::SOL_UDP;
+                (*cmsg).cmsg_type = libc::UDP_SEGMENT;
+                (*cmsg).cmsg_len = libc::CMSG_LEN(2) as _;
+                std::ptr::write_unaligned(libc::CMSG_DATA(cmsg) as *mut u16, segment as u16);
+            }
+            // SAFETY: `hdr` is fully initialised and its buffers live until this returns.
+            let n = unsafe { libc::sendmsg(socket.as_raw_fd(), &hdr, libc::MSG_DONTWAIT) };
+            if n < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(())
+            }
         })
         .await
 }
@@ -213,20 +235,59 @@ async fn send_each(socket: &UdpSocket, out: &[(SocketAddr, BytesMut)]) -> usize 
     sent
 }
 
+/// One `sendmmsg(2)` for up to [`MAX_BATCH`] datagrams; how many the kernel took.
+/// Its headers, addresses and buffer descriptors are built on the stack: a flush
+/// allocates nothing.
 fn send_chunk(socket: &UdpSocket, chunk: &[(SocketAddr, BytesMut)]) -> io::Result<usize> {
-    let addrs: Vec<SocketAddrAny> = chunk.iter().map(|(a, _)| SocketAddrAny::from(*a)).collect();
-    let iovs: Vec<[IoSlice<'_>; 1]> = chunk.iter().map(|(_, d)| [IoSlice::new(d)]).collect();
-    let mut controls: Vec<SendAncillaryBuffer<'_, '_, '_>> = (0..chunk.len())
-        .map(|_| SendAncillaryBuffer::default())
-        .collect();
-    let mut msgs: Vec<MMsgHdr<'_>> = addrs
-        .iter()
-        .zip(&iovs)
-        .zip(controls.iter_mut())
-        .map(|((a, iov), c)| MMsgHdr::new_with_addr(a, iov, c))
-        .collect();
-    sendmmsg(socket, &mut msgs, SendFlags::DONTWAIT).map_err(io::Error::from)
+    let n = chunk.len().min(MAX_BATCH);
+    let mut names = [const { MaybeUninit::<SockaddrStorage>::uninit() }; MAX_BATCH];
+    let mut iovs = [EMPTY_IOVEC; MAX_BATCH];
+    // SAFETY: all-zero mmsghdrs are valid empty ones.
+    let mut hdrs: [libc::mmsghdr; MAX_BATCH] = unsafe { std::mem::zeroed() };
+    for (i, (to, d)) in chunk[..n].iter().enumerate() {
+        let name = names[i].write(SockaddrStorage::from(*to));
+        iovs[i] = iovec_of(d);
+        let h = &mut hdrs[i].msg_hdr;
+        h.msg_name = name.as_ptr() as *mut libc::c_void;
+        h.msg_namelen = name.len();
+        h.msg_iov = &mut iovs[i];
+        h.msg_iovlen = 1;
+    }
+    // SAFETY: the first `n` headers are initialised and point into `names`, `iovs` and
+    // `chunk`, all of which outlive the call.
+    let sent = unsafe {
+        libc::sendmmsg(
+            socket.as_raw_fd(),
+            hdrs.as_mut_ptr(),
+            n as _,
+            libc::MSG_DONTWAIT,
+        )
+    };
+    if sent < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(sent as usize)
+    }
 }
+
+const EMPTY_IOVEC: libc::iovec = libc::iovec {
+    iov_base: std::ptr::null_mut(),
+    iov_len: 0,
+};
+
+/// A buffer descriptor for `sendmsg`: the kernel only reads through it.
+fn iovec_of(d: &[u8]) -> libc::iovec {
+    libc::iovec {
+        iov_base: d.as_ptr() as *mut libc::c_void,
+        iov_len: d.len(),
+    }
+}
+
+/// Room for one control message carrying a u16 (`CMSG_SPACE(2)` is 24 on 64-bit Linux),
+/// aligned as `cmsghdr` requires.
+const CONTROL_LEN: usize = 32;
+#[repr(C, align(8))]
+struct ControlBuffer([u8; CONTROL_LEN]);
 
 #[cfg(test)]
 mod tests {
@@ -242,6 +303,12 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn the_gso_control_buffer_holds_one_u16_control_message() {
+        // SAFETY: CMSG_SPACE only computes a size.
+        assert!(unsafe { libc::CMSG_SPACE(2) } as usize <= CONTROL_LEN);
     }
 
     #[test]

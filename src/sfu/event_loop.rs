@@ -82,6 +82,23 @@ pub struct EventLoop {
     /// at most [`MAX_PENDING_SRS`] per participant): recorded when the track opens, so
     /// the recording has the NTP ↔ RTP mapping from its first second.
     pending_srs: HashMap<u64, Vec<(u64, SenderReportRecord)>>,
+    /// Lists each pump, timer and flush fills and empties again: kept between rounds so
+    /// that, once grown, forwarding allocates nothing for them.
+    scratch: Scratch,
+}
+
+/// Working lists of one round of the loop, empty between rounds.
+#[derive(Default)]
+struct Scratch {
+    touched: Vec<u64>,
+    opened: Vec<(u64, OpenedStream)>,
+    media: Vec<(u64, rtc::rtp::Packet)>,
+    keyframe_asks: Vec<(u64, u32)>,
+    ice_restarted: Vec<(i64, u64)>,
+    now_connected: Vec<u64>,
+    due: Vec<u64>,
+    out: Vec<(SocketAddr, BytesMut)>,
+    over_tcp: Vec<(SocketAddr, BytesMut)>,
 }
 
 /// How often each hearing's recorded packets go to the writer thread (which writes them
@@ -188,6 +205,7 @@ impl EventLoop {
             next_recording_flush: Instant::now(),
             next_allocation: Instant::now(),
             pending_srs: HashMap::new(),
+            scratch: Scratch::default(),
         }
     }
 
@@ -325,19 +343,21 @@ impl EventLoop {
 
     fn on_timers(&mut self) {
         let now = Instant::now();
-        let due: Vec<u64> = self
-            .deadlines
-            .iter()
-            .filter(|(_, d)| **d <= now)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in due {
+        let mut due = std::mem::take(&mut self.scratch.due);
+        due.extend(
+            self.deadlines
+                .iter()
+                .filter(|(_, d)| **d <= now)
+                .map(|(id, _)| *id),
+        );
+        for id in due.drain(..) {
             self.deadlines.remove(&id);
             if let Some(pc) = self.participants.get_mut(&id).and_then(|p| p.pc.as_mut()) {
                 let _ = pc.handle_timeout(now);
                 self.dirty.insert(id);
             }
         }
+        self.scratch.due = due;
         if now < self.next_housekeeping {
             return;
         }
@@ -1051,14 +1071,19 @@ impl EventLoop {
     /// Drain every connection's events and received packets, forward media, send offers.
     fn pump(&mut self) {
         let now = Instant::now();
-        let mut opened: Vec<(u64, OpenedStream)> = Vec::new();
-        let mut media: Vec<(u64, rtc::rtp::Packet)> = Vec::new();
-        let mut keyframe_asks: Vec<(u64, u32)> = Vec::new();
-        let mut ice_restarted: Vec<(i64, u64)> = Vec::new();
-        let mut now_connected: Vec<u64> = Vec::new();
-        let touched: Vec<u64> = self.dirty.iter().copied().collect();
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let Scratch {
+            touched,
+            opened,
+            media,
+            keyframe_asks,
+            ice_restarted,
+            now_connected,
+            ..
+        } = &mut scratch;
+        touched.extend(self.dirty.iter().copied());
         let now_ms = self.now_ms();
-        for id in touched {
+        for id in touched.drain(..) {
             let Some(p) = self.participants.get_mut(&id) else {
                 continue;
             };
@@ -1182,17 +1207,17 @@ impl EventLoop {
         if !opened.is_empty() {
             self.offers_pending = true;
         }
-        for (hearing, id) in ice_restarted {
+        for (hearing, id) in ice_restarted.drain(..) {
             tracing::info!(participant = id, "ICE connected again after a restart");
             self.resume_video_of(hearing, id);
         }
-        for id in now_connected {
+        for id in now_connected.drain(..) {
             self.ask_keyframes_for(id);
         }
-        for (publisher, stream) in opened {
+        for (publisher, stream) in opened.drain(..) {
             self.open_stream(publisher, stream);
         }
-        for (subscriber, media_ssrc) in keyframe_asks {
+        for (subscriber, media_ssrc) in keyframe_asks.drain(..) {
             tracing::trace!(target: "yunting::forward", from = subscriber, media_ssrc, "keyframe asked by subscriber");
             let target = self
                 .participants
@@ -1208,9 +1233,10 @@ impl EventLoop {
                 self.request_keyframe(publisher, key, layer);
             }
         }
-        for (publisher, pkt) in media {
+        for (publisher, pkt) in media.drain(..) {
             self.forward(publisher, pkt, now);
         }
+        self.scratch = scratch;
         if !std::mem::take(&mut self.offers_pending) {
             return;
         }
@@ -1568,8 +1594,8 @@ impl EventLoop {
         }
     }
     async fn flush(&mut self) {
-        let mut out: Vec<(SocketAddr, BytesMut)> = Vec::new();
-        let mut over_tcp: Vec<(SocketAddr, BytesMut)> = Vec::new();
+        let mut out = std::mem::take(&mut self.scratch.out);
+        let mut over_tcp = std::mem::take(&mut self.scratch.over_tcp);
         for id in self.dirty.drain() {
             let Some(pc) = self.participants.get_mut(&id).and_then(|p| p.pc.as_mut()) else {
                 self.deadlines.remove(&id);
@@ -1587,12 +1613,15 @@ impl EventLoop {
                 None => self.deadlines.remove(&id),
             };
         }
-        for (to, data) in over_tcp {
+        for (to, data) in over_tcp.drain(..) {
             if let Some(w) = self.tcp_conns.get(&to) {
                 let _ = w.send(data);
             }
         }
         let sent = self.sender.send_all(&self.socket, &mut out).await;
+        out.clear();
+        self.scratch.out = out;
+        self.scratch.over_tcp = over_tcp;
         let c = &self.counters;
         LoopCounters::add(&c.datagrams_sent, sent.datagrams as u64);
         LoopCounters::add(&c.gso_messages, sent.gso_messages as u64);

@@ -99,7 +99,20 @@ async fn main() {
         .output()
         .unwrap();
     let demo: Value = serde_json::from_slice(&demo.stdout).unwrap();
-    let mut server = Command::new(bin)
+    // YUNTING_BENCH_WRAP runs the server under a profiler, e.g. `heaptrack` or
+    // `valgrind --tool=callgrind` (its figures are then the profiler's, not the server's).
+    let wrap: Vec<String> = std::env::var("YUNTING_BENCH_WRAP")
+        .map(|w| w.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    let mut server_command = match wrap.split_first() {
+        Some((tool, tool_args)) => {
+            let mut c = Command::new(tool);
+            c.args(tool_args).arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
+    let mut server = server_command
         .args([
             "--data-dir",
             data.to_str().unwrap(),

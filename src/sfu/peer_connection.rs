@@ -6,7 +6,7 @@
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::interceptor::{Attribute, Interceptor, Packet, Registry, Slot, StreamInfo, TaggedPacket};
 use rtc::peer_connection::configuration::interceptor_registry::{
-    configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc,
+    configure_rtcp_reports, configure_simulcast_extension_headers,
 };
 use rtc::peer_connection::configuration::media_engine::{
     MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine,
@@ -21,7 +21,8 @@ use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication
 use rtc::rtcp::receiver_report::ReceiverReport;
 use rtc::rtcp::sender_report::SenderReport;
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind,
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability,
+    RtpCodecKind, TYPE_RTCP_FB_TRANSPORT_CC,
 };
 use rtc::sansio::Protocol;
 use std::collections::{HashSet, VecDeque};
@@ -214,6 +215,39 @@ fn media_engine() -> rtc::shared::error::Result<MediaEngine> {
     Ok(me)
 }
 
+/// Transport-wide congestion control for what participants send us: the transport-cc
+/// extension and feedback are negotiated and the TWCC receiver answers each publisher's
+/// packets, so a phone's own send-side estimate can adapt its uplink. Unlike `rtc`'s
+/// `configure_twcc`, no TWCC *sender* is installed: stamping a transport-wide sequence
+/// number on every forwarded packet cost two heap allocations and a longer packet each,
+/// for feedback this server does not read (its per-subscriber estimate comes from receiver
+/// reports, `media::bandwidth`). Subscribers simply send no TWCC feedback then.
+fn configure_twcc_feedback(
+    registry: Registry,
+    me: &mut MediaEngine,
+) -> rtc::shared::error::Result<Registry> {
+    for kind in [RtpCodecKind::Video, RtpCodecKind::Audio] {
+        me.register_feedback(
+            RTCPFeedback {
+                typ: TYPE_RTCP_FB_TRANSPORT_CC.to_owned(),
+                ..Default::default()
+            },
+            kind,
+        );
+        me.register_header_extension(
+            RTCRtpHeaderExtensionCapability {
+                uri: rtc::sdp::extmap::TRANSPORT_CC_URI.to_owned(),
+            },
+            kind,
+            None,
+        )?;
+    }
+    Ok(registry.with(
+        Slot::TwccReceiver,
+        rtc::interceptor::TwccReceiverBuilder::new().build(),
+    ))
+}
+
 /// Packets of each forwarded video kept for retransmission on a subscriber's NACK:
 /// 256 is 1–2.5 s of video at 100–250 packets/s, longer than any retransmission that
 /// can still arrive in time to be played. `rtc`'s default of 1024 kept about 10 s, and
@@ -245,7 +279,7 @@ pub fn build(
             rtc::interceptor::NackGeneratorBuilder::new().build(),
         );
     configure_simulcast_extension_headers(&mut me)?;
-    let registry = configure_twcc(registry, &mut me)?;
+    let registry = configure_twcc_feedback(registry, &mut me)?;
     let registry = configure_rtcp_reports(registry);
     let settings = SettingEngineBuilder::new()
         .with_multicast_dns_mode(MulticastDnsMode::Disabled)

@@ -61,6 +61,9 @@ pub(crate) struct Chain {
     interceptors: Vec<Box<dyn Interceptor>>,
     read_outs: VecDeque<TaggedPacket>,
     write_outs: VecDeque<TaggedPacket>,
+    /// The belt every walk carries packets on, empty between walks. (yunting: kept rather
+    /// than built per walk, which allocated once per packet read or written.)
+    belt: VecDeque<TaggedPacket>,
 }
 
 impl Chain {
@@ -95,10 +98,10 @@ impl Chain {
     /// bypass with.
     fn walk<'a, T>(
         interceptors: impl Iterator<Item = &'a mut Box<dyn Interceptor>>,
-        mut belt: VecDeque<T>,
+        belt: &mut VecDeque<T>,
         handle: fn(&mut dyn Interceptor, T) -> Result<(), Error>,
         poll: fn(&mut dyn Interceptor) -> Option<T>,
-    ) -> VecDeque<T> {
+    ) {
         for interceptor in interceptors {
             while let Some(next) = belt.pop_front() {
                 // An interceptor takes the packet and decides what becomes of it: hold it, drop
@@ -113,27 +116,26 @@ impl Chain {
                 belt.push_back(next);
             }
         }
-        belt
     }
 
     fn drain_read(&mut self) {
-        let belt = Self::walk(
+        Self::walk(
             self.interceptors.iter_mut(),
-            VecDeque::new(),
+            &mut self.belt,
             |s, p| s.handle_read(p),
             |s| s.poll_read(),
         );
-        self.read_outs.extend(belt);
+        self.read_outs.extend(self.belt.drain(..));
     }
 
     fn drain_write(&mut self) {
-        let belt = Self::walk(
+        Self::walk(
             self.interceptors.iter_mut().rev(),
-            VecDeque::new(),
+            &mut self.belt,
             |s, p| s.handle_write(p),
             |s| s.poll_write(),
         );
-        self.write_outs.extend(belt);
+        self.write_outs.extend(self.belt.drain(..));
     }
 }
 
@@ -145,13 +147,14 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for Chain {
     type Time = Instant;
 
     fn handle_read(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
-        let belt = Self::walk(
+        self.belt.push_back(msg);
+        Self::walk(
             self.interceptors.iter_mut(),
-            VecDeque::from([msg]),
+            &mut self.belt,
             |s, p| s.handle_read(p),
             |s| s.poll_read(),
         );
-        self.read_outs.extend(belt);
+        self.read_outs.extend(self.belt.drain(..));
         Ok(())
     }
 
@@ -165,13 +168,14 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for Chain {
     }
 
     fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
-        let belt = Self::walk(
+        self.belt.push_back(msg);
+        Self::walk(
             self.interceptors.iter_mut().rev(),
-            VecDeque::from([msg]),
+            &mut self.belt,
             |s, p| s.handle_write(p),
             |s| s.poll_write(),
         );
-        self.write_outs.extend(belt);
+        self.write_outs.extend(self.belt.drain(..));
         Ok(())
     }
 

@@ -169,6 +169,8 @@ impl RTCPeerConnection {
             event_outs: VecDeque::new(),
             stats: RTCStatsAccumulator::default(),
             now,
+            write_belt: VecDeque::new(),
+            read_belt: VecDeque::new(),
         };
 
         Ok(Self {

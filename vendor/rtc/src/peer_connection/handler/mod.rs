@@ -136,6 +136,12 @@ pub(crate) struct PipelineContext {
     /// `close()` takes no time of its own, and this crate reads no clock, so the `close_notify`
     /// it sends is stamped with this.
     pub(crate) now: Instant,
+
+    /// The queues `flush_writes` and `pump_reads` carry messages between handlers on, empty
+    /// between passes. (yunting: kept rather than built per pass, which allocated once per
+    /// packet written or read.)
+    pub(crate) write_belt: VecDeque<TaggedRTCMessageInternal>,
+    pub(crate) read_belt: VecDeque<TaggedRTCMessageInternal>,
 }
 
 impl PipelineContext {
@@ -259,7 +265,7 @@ impl RTCPeerConnection {
     fn flush_writes(&mut self) {
         use sansio::Protocol;
 
-        let mut intermediate_wouts = VecDeque::new();
+        let mut intermediate_wouts = std::mem::take(&mut self.pipeline_context.write_belt);
 
         for_each_handler!(reverse: process_handler!(self, handler, {
             while let Some(msg) = intermediate_wouts.pop_front() {
@@ -282,10 +288,11 @@ impl RTCPeerConnection {
                 });
             }
         }
+        self.pipeline_context.write_belt = intermediate_wouts;
     }
 
     fn pump_reads(&mut self, msg: Option<TaggedRTCMessageInternal>) {
-        let mut intermediate_routs = VecDeque::<TaggedRTCMessageInternal>::new();
+        let mut intermediate_routs = std::mem::take(&mut self.pipeline_context.read_belt);
 
         if let Some(msg) = msg {
             intermediate_routs.push_back(msg);
@@ -349,6 +356,7 @@ impl RTCPeerConnection {
                 }
             }
         }
+        self.pipeline_context.read_belt = intermediate_routs;
     }
 
     /// Returns whether any handler raised an event during the sweep.

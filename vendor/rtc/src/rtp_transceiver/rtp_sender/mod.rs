@@ -466,10 +466,11 @@ impl RTCRtpSender<'_> {
             return Err(Error::ErrHeaderExtensionNotFound);
         }
 
-        let track_id = sender.track().track_id().to_string();
+        // yunting: the pipeline ignores the track id of a written packet (the sender is known
+        // by its SSRC), so none is copied for it: that `String` was an allocation per packet.
         self.peer_connection.handle_write(TaggedRTCMessage {
             now,
-            message: RTCMessage::RtpPacket(track_id, packet),
+            message: RTCMessage::RtpPacket(String::new(), packet),
         })
     }
 

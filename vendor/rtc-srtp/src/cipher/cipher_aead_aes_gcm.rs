@@ -2,7 +2,7 @@ use byteorder::{BigEndian, ByteOrder};
 use bytes::BytesMut;
 use crypto::{AeadAlgorithm, AeadCipher, RTCCrypto, SecretVec};
 
-use super::{Cipher, Kdf, crypto_error};
+use super::{BufferArena, Cipher, Kdf, crypto_error};
 use crate::key_derivation::*;
 use crate::protection_profile::ProtectionProfile;
 use shared::{
@@ -21,6 +21,8 @@ pub(crate) struct CipherAeadAesGcm {
     srtcp_cipher: Box<dyn AeadCipher>,
     srtp_session_salt: Vec<u8>,
     srtcp_session_salt: Vec<u8>,
+    /// (yunting) RTP output buffers, see [`BufferArena`].
+    arena: BufferArena,
 }
 
 impl Cipher for CipherAeadAesGcm {
@@ -44,7 +46,9 @@ impl Cipher for CipherAeadAesGcm {
         let header_len = header.marshal_size();
         let nonce = self.rtp_initialization_vector(header, roc);
 
-        let mut writer = BytesMut::with_capacity(payload.len() + self.aead_auth_tag_len());
+        let mut writer = self
+            .arena
+            .buffer(payload.len() + self.aead_auth_tag_len());
         writer.extend_from_slice(payload);
 
         let (aad, plaintext) = writer.split_at_mut(header_len);
@@ -79,7 +83,7 @@ impl Cipher for CipherAeadAesGcm {
 
         let tag_offset = ciphertext.len() - tag_len;
         let tag = &ciphertext[tag_offset..];
-        let mut writer = BytesMut::with_capacity(tag_offset);
+        let mut writer = self.arena.buffer(tag_offset);
         writer.extend_from_slice(&ciphertext[..tag_offset]);
 
         let (aad, encrypted_payload) = writer.split_at_mut(payload_offset);
@@ -221,6 +225,7 @@ impl CipherAeadAesGcm {
         )?;
 
         Ok(CipherAeadAesGcm {
+            arena: BufferArena::default(),
             profile,
             srtp_cipher,
             srtcp_cipher,

@@ -8,6 +8,27 @@ use shared::error::{Error, Result};
 
 type Kdf = fn(&dyn RTCCrypto, u8, &[u8], &[u8], usize, usize) -> Result<Vec<u8>>;
 
+/// Output buffers for protected and unprotected RTP, cut from one 64 KiB block at a time.
+///
+/// (yunting) Each packet's own `BytesMut::with_capacity` was a heap allocation per packet in
+/// both directions. A cut shares the block (reference-counted); the block is freed when the
+/// last packet cut from it is dropped.
+#[derive(Default)]
+pub(crate) struct BufferArena(BytesMut);
+
+const ARENA_BLOCK: usize = 64 * 1024;
+
+impl BufferArena {
+    /// An empty buffer with room for `capacity` bytes.
+    pub(crate) fn buffer(&mut self, capacity: usize) -> BytesMut {
+        if self.0.capacity() < capacity {
+            self.0 = BytesMut::with_capacity(capacity.max(ARENA_BLOCK));
+        }
+        let rest = self.0.split_off(capacity);
+        std::mem::replace(&mut self.0, rest)
+    }
+}
+
 pub(crate) fn crypto_error(error: CryptoError) -> Error {
     Error::Crypto(error.to_string())
 }

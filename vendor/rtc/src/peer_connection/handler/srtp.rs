@@ -6,7 +6,7 @@ use crate::peer_connection::message::internal::{
 use interceptor::Packet;
 use log::debug;
 use shared::error::{Error, Result};
-use shared::marshal::{Marshal, Unmarshal};
+use shared::marshal::{Marshal, MarshalSize, Unmarshal};
 use shared::util::is_rtcp;
 use srtp::context::Context;
 use std::collections::VecDeque;
@@ -20,11 +20,42 @@ pub(crate) struct SrtpHandlerContext {
     pub(crate) read_outs: VecDeque<TaggedRTCMessageInternal>,
     pub(crate) write_outs: VecDeque<TaggedRTCMessageInternal>,
     pub(crate) event_outs: VecDeque<TaggedRTCEventInternal>,
+
+    /// (yunting) Where each outgoing RTP packet is marshalled before it is encrypted into its
+    /// own buffer: reused, where `marshal()` allocated per packet.
+    pub(crate) marshal_scratch: Vec<u8>,
 }
 
 /// SrtpHandler implements SRTP/RTP/RTCP Protocols handling
 pub(crate) struct SrtpHandler<'a> {
     ctx: &'a mut SrtpHandlerContext,
+}
+
+/// (yunting) Decrypt an SRTP packet, parsing its header once.
+///
+/// `Context::decrypt_rtp` parsed the header from a slice (copying each extension's payload)
+/// and `Packet::unmarshal` parsed it again from the decrypted copy. The header is not
+/// encrypted, so it is parsed once from the received buffer, whose extension payloads it
+/// then shares rather than copies; the payload is the decrypted buffer past the header,
+/// less any padding, as `Packet::unmarshal` takes it.
+fn decrypt_rtp_packet(context: &mut Context, encrypted: bytes::Bytes) -> Result<rtp::Packet> {
+    let header = rtp::Header::unmarshal(&mut encrypted.clone())?;
+    let decrypted = context
+        .decrypt_rtp_with_header(&encrypted, &header)?
+        .freeze();
+    let header_len = header.marshal_size();
+    if decrypted.len() < header_len {
+        return Err(Error::ErrShortPacket);
+    }
+    let mut payload = decrypted.slice(header_len..);
+    if header.padding {
+        let padding = payload.last().copied().ok_or(Error::ErrShortPacket)? as usize;
+        if padding > payload.len() {
+            return Err(Error::ErrShortPacket);
+        }
+        payload.truncate(payload.len() - padding);
+    }
+    Ok(rtp::Packet { header, payload })
 }
 
 impl<'a> SrtpHandler<'a> {
@@ -75,8 +106,7 @@ impl<'a>
                 }
             } else {
                 if let Some(context) = self.ctx.remote_srtp_context.as_mut() {
-                    let mut decrypted = context.decrypt_rtp(&message)?;
-                    let rtp_packet = rtp::Packet::unmarshal(&mut decrypted)?;
+                    let rtp_packet = decrypt_rtp_packet(context, message.freeze())?;
 
                     self.ctx.read_outs.push_back(TaggedRTCMessageInternal {
                         now: msg.now,
@@ -125,8 +155,11 @@ impl<'a>
                 }
                 RTPMessage::Packet(Packet::Rtp(rtp_message)) => {
                     if let Some(context) = self.ctx.local_srtp_context.as_mut() {
-                        let packet = rtp_message.marshal()?;
-                        context.encrypt_rtp(&packet)?
+                        let scratch = &mut self.ctx.marshal_scratch;
+                        scratch.clear();
+                        scratch.resize(rtp_message.marshal_size(), 0);
+                        let n = rtp_message.marshal_to(scratch)?;
+                        context.encrypt_rtp_with_header(&scratch[..n], &rtp_message.header)?
                     } else {
                         return Err(Error::Other(format!(
                             "local_srtp_context is not set yet for rtp_packet {:?}",

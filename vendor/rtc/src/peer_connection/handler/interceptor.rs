@@ -286,6 +286,22 @@ impl<'a> InterceptorHandler<'a> {
             return false;
         };
 
+        // (yunting) The common case, every packet after a stream's first: the stream is
+        // established (its codec is known). Answered before `mid` is copied below, which was
+        // an allocation per received packet.
+        if let Some(receiver) = transceiver.receiver()
+            && receiver
+                .track()
+                .ssrcs()
+                .any(|track_ssrc| track_ssrc == ssrc)
+            && !receiver
+                .track()
+                .get_codec_by_ssrc(ssrc)
+                .is_some_and(|codec| codec.mime_type.is_empty())
+        {
+            return true;
+        }
+
         // Get kind and mid before borrowing receiver mutably
         let kind = transceiver.kind();
         let mid = transceiver.mid().clone().unwrap_or_default();

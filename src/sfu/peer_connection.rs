@@ -318,6 +318,8 @@ pub fn build(
     }
     // End of gathering: the server's candidates are known up front.
     pc.add_local_candidate(RTCIceCandidateInit::default())?;
+    // The loop knows every stream by its SSRC: no copy of the track id per received packet.
+    pc.omit_track_ids_of_received_rtp(true);
     Ok(pc)
 }
 

@@ -2410,6 +2410,18 @@ impl RTCPeerConnection {
         }
     }
 
+    /// (yunting) Hand out received RTP with an empty track id.
+    ///
+    /// Each received RTP packet came out of [`poll_read`](sansio::Protocol::poll_read) with
+    /// its own copy of its track's id, a heap allocation per packet. An application that
+    /// knows its streams by SSRC (an SFU) can turn the copy off; received RTCP keeps its
+    /// track id.
+    pub fn omit_track_ids_of_received_rtp(&mut self, omit: bool) {
+        self.pipeline_context
+            .endpoint_handler_context
+            .omit_rtp_track_ids = omit;
+    }
+
     /// Returns a snapshot of accumulated statistics.
     ///
     /// This method creates an immutable snapshot of WebRTC statistics

@@ -27,6 +27,9 @@ pub(crate) struct EndpointHandlerContext {
     pub(crate) read_outs: VecDeque<TaggedRTCMessageInternal>,
     pub(crate) write_outs: VecDeque<TaggedRTCMessageInternal>,
     pub(crate) event_outs: VecDeque<TaggedRTCEventInternal>,
+    /// (yunting) Received RTP is handed out with an empty track id, see
+    /// [`RTCPeerConnection::omit_track_ids_of_received_rtp`](crate::peer_connection::RTCPeerConnection::omit_track_ids_of_received_rtp).
+    pub(crate) omit_rtp_track_ids: bool,
 }
 
 /// EndpointHandler implements DataChannel/Media Endpoint handling
@@ -176,6 +179,11 @@ impl<'a> EndpointHandler<'a> {
         let ssrc = rtp_packet.header.ssrc;
 
         if let Some(track_id) = self.find_track_id(ssrc, Some(&rtp_packet.header)) {
+            let track_id = if self.ctx.omit_rtp_track_ids {
+                String::new()
+            } else {
+                track_id.clone()
+            };
             // Track RTP stats if accumulator exists (created when OnOpen event is fired)
             if let Some(stream) = self.stats.inbound_rtp_streams.get_mut(&ssrc) {
                 stream.on_rtp_received(
@@ -214,7 +222,7 @@ impl<'a> EndpointHandler<'a> {
         };
 
         if let Some(rtcp_ssrc) = rtcp_ssrc {
-            if let Some(track_id) = self.find_track_id(rtcp_ssrc, None) {
+            if let Some(track_id) = self.find_track_id(rtcp_ssrc, None).cloned() {
                 self.ctx.read_outs.push_back(TaggedRTCMessageInternal {
                     now,
                     transport: transport_context,
@@ -323,14 +331,14 @@ impl<'a> EndpointHandler<'a> {
         &self,
         ssrc: SSRC,
         rtp_header: Option<&rtp::Header>,
-    ) -> Option<MediaStreamTrackId> {
+    ) -> Option<&MediaStreamTrackId> {
         if let Some(track_id) = self.rtp_transceivers.iter().find_map(|transceiver| {
             let receiver = transceiver.receiver().as_ref()?;
             receiver
                 .track()
                 .ssrcs()
                 .any(|track_ssrc| track_ssrc == ssrc)
-                .then(|| receiver.track().track_id().clone())
+                .then(|| receiver.track().track_id())
         }) {
             return Some(track_id);
         }
@@ -347,7 +355,7 @@ impl<'a> EndpointHandler<'a> {
                     track
                         .ssrcs()
                         .any(|track_ssrc| track_ssrc == ssrc)
-                        .then(|| track.track_id().clone())
+                        .then(|| track.track_id())
                 })
             })
         {

@@ -21,7 +21,7 @@ pub(crate) struct CipherAeadAesGcm {
     srtcp_cipher: Box<dyn AeadCipher>,
     srtp_session_salt: Vec<u8>,
     srtcp_session_salt: Vec<u8>,
-    /// (yunting) RTP output buffers, see [`BufferArena`].
+    /// (yunting) RTP and RTCP output buffers, see [`BufferArena`].
     arena: BufferArena,
 }
 
@@ -102,8 +102,9 @@ impl Cipher for CipherAeadAesGcm {
         let iv = self.rtcp_initialization_vector(srtcp_index, ssrc);
         let aad = self.rtcp_additional_authenticated_data(decrypted, srtcp_index);
 
-        let mut writer =
-            BytesMut::with_capacity(decrypted.len() + self.aead_auth_tag_len() + SRTCP_INDEX_SIZE);
+        let mut writer = self
+            .arena
+            .buffer(decrypted.len() + self.aead_auth_tag_len() + SRTCP_INDEX_SIZE);
         writer.extend_from_slice(decrypted);
 
         let mut tag = [0; CIPHER_AEAD_AES_GCM_AUTH_TAG_LEN];
@@ -138,7 +139,7 @@ impl Cipher for CipherAeadAesGcm {
         }
 
         let tag = &encrypted[tag_start..tag_start + tag_len];
-        let mut writer = BytesMut::with_capacity(tag_start);
+        let mut writer = self.arena.buffer(tag_start);
         writer.extend_from_slice(&encrypted[..tag_start]);
 
         {

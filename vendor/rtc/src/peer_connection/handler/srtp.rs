@@ -21,7 +21,7 @@ pub(crate) struct SrtpHandlerContext {
     pub(crate) write_outs: VecDeque<TaggedRTCMessageInternal>,
     pub(crate) event_outs: VecDeque<TaggedRTCEventInternal>,
 
-    /// (yunting) Where each outgoing RTP packet is marshalled before it is encrypted into its
+    /// (yunting) Where each outgoing RTP or RTCP packet is marshalled before it is encrypted into its
     /// own buffer: reused, where `marshal()` allocated per packet.
     pub(crate) marshal_scratch: Vec<u8>,
 }
@@ -144,8 +144,15 @@ impl<'a>
                     };
 
                     if let Some(context) = self.ctx.local_srtp_context.as_mut() {
-                        let packet = rtcp::packet::marshal(&rtcp_packets)?;
-                        context.encrypt_rtcp(&packet)?
+                        // As rtcp::packet::marshal, into the kept buffer.
+                        let scratch = &mut self.ctx.marshal_scratch;
+                        scratch.clear();
+                        scratch.resize(rtcp_packets.iter().map(|p| p.marshal_size()).sum(), 0);
+                        let mut offset = 0;
+                        for p in &rtcp_packets {
+                            offset += p.marshal_to(&mut scratch[offset..])?;
+                        }
+                        context.encrypt_rtcp(&scratch[..offset])?
                     } else {
                         return Err(Error::Other(format!(
                             "local_srp_context is not set yet for rtcp_packet {:?}",

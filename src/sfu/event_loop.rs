@@ -82,6 +82,9 @@ pub struct EventLoop {
     /// at most [`MAX_PENDING_SRS`] per participant): recorded when the track opens, so
     /// the recording has the NTP ↔ RTP mapping from its first second.
     pending_srs: HashMap<u64, Vec<(u64, SenderReportRecord)>>,
+    /// Heap allocations made on the per-packet path (RTP read, forwarding decisions, the
+    /// flush that encrypts and sends), not yet added to the shared counters.
+    forwarding_allocations: u64,
     /// Lists each pump, timer and flush fills and empties again: kept between rounds so
     /// that, once grown, forwarding allocates nothing for them.
     scratch: Scratch,
@@ -206,6 +209,7 @@ impl EventLoop {
             next_allocation: Instant::now(),
             pending_srs: HashMap::new(),
             scratch: Scratch::default(),
+            forwarding_allocations: 0,
         }
     }
 
@@ -225,6 +229,10 @@ impl EventLoop {
             let counted = crate::alloc_count::allocations_on_this_thread();
             LoopCounters::add(&self.counters.heap_allocations, counted - allocations);
             allocations = counted;
+            LoopCounters::add(
+                &self.counters.forwarding_heap_allocations,
+                std::mem::take(&mut self.forwarding_allocations),
+            );
             self.pump();
             self.flush().await;
             let now = Instant::now();
@@ -335,8 +343,14 @@ impl EventLoop {
             },
             message: data,
         };
+        let rtp = is_rtp(&msg.message);
+        let before = crate::alloc_count::allocations_on_this_thread();
         if let Err(e) = pc.handle_read(msg) {
             tracing::debug!(participant = id, error = %e, "media read");
+        }
+        if rtp {
+            self.forwarding_allocations +=
+                crate::alloc_count::allocations_on_this_thread() - before;
         }
         self.dirty.insert(id);
     }
@@ -1233,9 +1247,11 @@ impl EventLoop {
                 self.request_keyframe(publisher, key, layer);
             }
         }
+        let before = crate::alloc_count::allocations_on_this_thread();
         for (publisher, pkt) in media.drain(..) {
             self.forward(publisher, pkt, now);
         }
+        self.forwarding_allocations += crate::alloc_count::allocations_on_this_thread() - before;
         self.scratch = scratch;
         if !std::mem::take(&mut self.offers_pending) {
             return;
@@ -1594,6 +1610,7 @@ impl EventLoop {
         }
     }
     async fn flush(&mut self) {
+        let before = crate::alloc_count::allocations_on_this_thread();
         let mut out = std::mem::take(&mut self.scratch.out);
         let mut over_tcp = std::mem::take(&mut self.scratch.over_tcp);
         for id in self.dirty.drain() {
@@ -1618,6 +1635,7 @@ impl EventLoop {
                 let _ = w.send(data);
             }
         }
+        self.forwarding_allocations += crate::alloc_count::allocations_on_this_thread() - before;
         let sent = self.sender.send_all(&self.socket, &mut out).await;
         out.clear();
         self.scratch.out = out;
@@ -1640,6 +1658,12 @@ fn keep_pending_sr(
     } else if pending.len() < MAX_PENDING_SRS {
         pending.push((at_us, sr));
     }
+}
+
+/// An RTP (not RTCP) packet, by its first two bytes (RFC 7983 demultiplexing, RFC 5761 for
+/// RTCP's payload types 192–223).
+fn is_rtp(datagram: &[u8]) -> bool {
+    matches!(datagram, [128..=191, pt, ..] if !(192..=223).contains(pt))
 }
 
 /// A copy of `src` cut from `arena`, which is refilled 64 KiB at a time: one allocation
@@ -1667,6 +1691,18 @@ fn rewritten_payload(
 #[cfg(test)]
 mod tests {
     use super::rewritten_payload;
+
+    #[test]
+    fn rtp_is_told_from_rtcp_stun_and_dtls_by_its_first_two_bytes() {
+        use super::is_rtp;
+        assert!(is_rtp(&[0x80, 96, 0, 1])); // VP8
+        assert!(is_rtp(&[0x90, 0xef, 0, 1])); // marker bit set, payload type 111
+        assert!(!is_rtp(&[0x80, 200, 0, 6])); // sender report
+        assert!(!is_rtp(&[0x81, 206, 0, 2])); // PLI
+        assert!(!is_rtp(&[0x00, 0x01, 0, 0])); // STUN binding request
+        assert!(!is_rtp(&[22, 0xfe, 0xfd])); // DTLS handshake
+        assert!(!is_rtp(&[0x80]));
+    }
 
     #[test]
     fn rewritten_payloads_are_separate_copies_from_one_buffer() {

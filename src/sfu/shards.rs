@@ -58,6 +58,9 @@ pub struct LoopCounters {
     pub gso_messages: AtomicU64,
     /// Heap allocations made on the loops' threads (`crate::alloc_count`).
     pub heap_allocations: AtomicU64,
+    /// Of which on the per-packet path: reading RTP, forwarding it, encrypting and
+    /// sending what the loop flushes.
+    pub forwarding_heap_allocations: AtomicU64,
 }
 
 impl LoopCounters {
@@ -75,12 +78,14 @@ impl LoopCounters {
              # HELP yunting_sfu_datagrams_sent UDP datagrams sent.\n# TYPE yunting_sfu_datagrams_sent counter\nyunting_sfu_datagrams_sent {}\n\
              # HELP yunting_sfu_gso_datagrams Datagrams sent inside UDP GSO messages.\n# TYPE yunting_sfu_gso_datagrams counter\nyunting_sfu_gso_datagrams {}\n\
              # HELP yunting_sfu_gso_messages UDP GSO messages sent.\n# TYPE yunting_sfu_gso_messages counter\nyunting_sfu_gso_messages {}\n\
-             # HELP yunting_sfu_loop_heap_allocations Heap allocations made on the media loops' threads (zero unless the binary counts them).\n# TYPE yunting_sfu_loop_heap_allocations counter\nyunting_sfu_loop_heap_allocations {}\n",
+             # HELP yunting_sfu_loop_heap_allocations Heap allocations made on the media loops' threads (zero unless the binary counts them).\n# TYPE yunting_sfu_loop_heap_allocations counter\nyunting_sfu_loop_heap_allocations {}\n\
+             # HELP yunting_sfu_forwarding_heap_allocations Of those, made on the per-packet path (RTP read, forwarding, flush).\n# TYPE yunting_sfu_forwarding_heap_allocations counter\nyunting_sfu_forwarding_heap_allocations {}\n",
             get(&self.handed_over),
             get(&self.datagrams_sent),
             get(&self.gso_datagrams),
             get(&self.gso_messages),
             get(&self.heap_allocations),
+            get(&self.forwarding_heap_allocations),
         )
     }
 }

@@ -114,6 +114,22 @@ impl Unmarshal for Header {
         Self: Sized,
         B: Buf,
     {
+        Header::unmarshal_reusing(raw_packet, Vec::new())
+    }
+}
+
+impl Header {
+    /// (yunting) [`Unmarshal::unmarshal`], keeping the extensions in `extensions` (cleared
+    /// first) instead of a new list.
+    ///
+    /// A header with extensions, as every browser packet has, cost a heap allocation for its
+    /// list. A receiver that hands the lists of packets it is done with back here parses
+    /// without allocating; the result is the same as `unmarshal`'s.
+    pub fn unmarshal_reusing<B>(raw_packet: &mut B, mut extensions: Vec<Extension>) -> Result<Self>
+    where
+        B: Buf,
+    {
+        extensions.clear();
         let raw_packet_len = raw_packet.remaining();
         if raw_packet_len < HEADER_LENGTH {
             return Err(Error::ErrHeaderSizeInsufficient);
@@ -171,7 +187,6 @@ impl Unmarshal for Header {
                 return Err(Error::ErrHeaderSizeInsufficientForExtension);
             }
 
-            let mut extensions = vec![];
             match extension_profile {
                 // RFC 8285 RTP One Byte Header Extension
                 EXTENSION_PROFILE_ONE_BYTE => {
@@ -251,7 +266,7 @@ impl Unmarshal for Header {
 
             (extension_profile, extensions)
         } else {
-            (0, vec![])
+            (0, extensions)
         };
 
         Ok(Header {

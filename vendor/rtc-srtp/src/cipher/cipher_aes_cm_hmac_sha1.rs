@@ -6,7 +6,7 @@ use crypto::{
 use rtcp::header::{HEADER_LENGTH, SSRC_LENGTH};
 use shared::marshal::*;
 
-use super::{Cipher, Kdf, crypto_error};
+use super::{BufferArena, Cipher, Kdf, crypto_error};
 use crate::key_derivation::*;
 use crate::protection_profile::*;
 use shared::error::{Error, Result};
@@ -23,6 +23,8 @@ pub(crate) struct CipherAesCmHmacSha1 {
     srtcp_session_auth: Box<dyn Mac>,
     srtp_cipher: Box<dyn StreamCipher>,
     srtcp_cipher: Box<dyn StreamCipher>,
+    /// (yunting) RTP and RTCP output buffers, see [`BufferArena`].
+    arena: BufferArena,
 }
 
 impl CipherAesCmHmacSha1 {
@@ -112,6 +114,7 @@ impl CipherAesCmHmacSha1 {
             .map_err(crypto_error)?;
 
         Ok(Self {
+            arena: BufferArena::default(),
             profile,
             srtp_session_salt,
             srtp_session_auth,
@@ -172,7 +175,9 @@ impl Cipher for CipherAesCmHmacSha1 {
         header: &rtp::Header,
         roc: u32,
     ) -> Result<BytesMut> {
-        let mut writer = BytesMut::with_capacity(plaintext.len() + self.rtp_auth_tag_len());
+        let mut writer = self
+            .arena
+            .buffer(plaintext.len() + self.rtp_auth_tag_len());
 
         // Write the plaintext to the destination buffer.
         writer.extend_from_slice(plaintext);
@@ -208,7 +213,7 @@ impl Cipher for CipherAesCmHmacSha1 {
             return Err(Error::SrtpTooSmall(encrypted_len, self.rtp_auth_tag_len()));
         }
 
-        let mut writer = BytesMut::with_capacity(encrypted_len - self.rtp_auth_tag_len());
+        let mut writer = self.arena.buffer(encrypted_len - self.rtp_auth_tag_len());
 
         // Split the auth tag and the cipher text into two parts.
         let actual_tag = &encrypted[encrypted_len - self.rtp_auth_tag_len()..];
@@ -248,8 +253,9 @@ impl Cipher for CipherAesCmHmacSha1 {
         srtcp_index: usize,
         ssrc: u32,
     ) -> Result<BytesMut> {
-        let mut writer =
-            BytesMut::with_capacity(decrypted.len() + SRTCP_INDEX_SIZE + self.rtcp_auth_tag_len());
+        let mut writer = self
+            .arena
+            .buffer(decrypted.len() + SRTCP_INDEX_SIZE + self.rtcp_auth_tag_len());
 
         // Write the decrypted to the destination buffer.
         writer.extend_from_slice(decrypted);
@@ -296,7 +302,7 @@ impl Cipher for CipherAesCmHmacSha1 {
             return Err(Error::ErrTooShortRtcp);
         }
 
-        let mut writer = BytesMut::with_capacity(tail_offset);
+        let mut writer = self.arena.buffer(tail_offset);
 
         writer.extend_from_slice(&encrypted[0..tail_offset]);
 

@@ -2422,6 +2422,19 @@ impl RTCPeerConnection {
             .omit_rtp_track_ids = omit;
     }
 
+    /// (yunting) Hand back the header-extension list of a received packet the application is
+    /// done with (`std::mem::take(&mut packet.header.extensions)`): the next received packet's
+    /// header is parsed into it instead of a newly allocated one. At most a few are kept.
+    pub fn recycle_header_extensions(&mut self, list: Vec<rtp::header::Extension>) {
+        let spare = &mut self
+            .pipeline_context
+            .srtp_handler_context
+            .spare_extension_lists;
+        if list.capacity() > 0 && spare.len() < handler::srtp::MAX_SPARE_EXTENSION_LISTS {
+            spare.push(list);
+        }
+    }
+
     /// Returns a snapshot of accumulated statistics.
     ///
     /// This method creates an immutable snapshot of WebRTC statistics

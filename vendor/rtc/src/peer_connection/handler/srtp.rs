@@ -6,7 +6,7 @@ use crate::peer_connection::message::internal::{
 use interceptor::Packet;
 use log::debug;
 use shared::error::{Error, Result};
-use shared::marshal::{Marshal, MarshalSize, Unmarshal};
+use shared::marshal::{Marshal, MarshalSize};
 use shared::util::is_rtcp;
 use srtp::context::Context;
 use std::collections::VecDeque;
@@ -24,7 +24,15 @@ pub(crate) struct SrtpHandlerContext {
     /// (yunting) Where each outgoing RTP or RTCP packet is marshalled before it is encrypted into its
     /// own buffer: reused, where `marshal()` allocated per packet.
     pub(crate) marshal_scratch: Vec<u8>,
+
+    /// (yunting) Header-extension lists the application handed back
+    /// ([`RTCPeerConnection::recycle_header_extensions`](crate::peer_connection::RTCPeerConnection::recycle_header_extensions)),
+    /// which received packets' headers are parsed into instead of new ones.
+    pub(crate) spare_extension_lists: Vec<Vec<rtp::header::Extension>>,
 }
+
+/// Spare extension lists kept per connection: a few per stream in flight is plenty.
+pub(crate) const MAX_SPARE_EXTENSION_LISTS: usize = 32;
 
 /// SrtpHandler implements SRTP/RTP/RTCP Protocols handling
 pub(crate) struct SrtpHandler<'a> {
@@ -38,8 +46,12 @@ pub(crate) struct SrtpHandler<'a> {
 /// encrypted, so it is parsed once from the received buffer, whose extension payloads it
 /// then shares rather than copies; the payload is the decrypted buffer past the header,
 /// less any padding, as `Packet::unmarshal` takes it.
-fn decrypt_rtp_packet(context: &mut Context, encrypted: bytes::Bytes) -> Result<rtp::Packet> {
-    let header = rtp::Header::unmarshal(&mut encrypted.clone())?;
+fn decrypt_rtp_packet(
+    context: &mut Context,
+    encrypted: bytes::Bytes,
+    extensions: Vec<rtp::header::Extension>,
+) -> Result<rtp::Packet> {
+    let header = rtp::Header::unmarshal_reusing(&mut encrypted.clone(), extensions)?;
     let decrypted = context
         .decrypt_rtp_with_header(&encrypted, &header)?
         .freeze();
@@ -106,7 +118,8 @@ impl<'a>
                 }
             } else {
                 if let Some(context) = self.ctx.remote_srtp_context.as_mut() {
-                    let rtp_packet = decrypt_rtp_packet(context, message.freeze())?;
+                    let spare = self.ctx.spare_extension_lists.pop().unwrap_or_default();
+                    let rtp_packet = decrypt_rtp_packet(context, message.freeze(), spare)?;
 
                     self.ctx.read_outs.push_back(TaggedRTCMessageInternal {
                         now: msg.now,

@@ -58,7 +58,8 @@ pub struct EventLoop {
     /// the same however many people are in other rooms.
     dirty: HashSet<u64>,
     /// Payload copies for the few packets a subscriber needs changed (VP8 ids after a
-    /// layer switch) are cut from this one buffer: an allocation per 64 KiB, not per packet.
+    /// layer switch) are cut from this one buffer: a refill per [`ARENA_BLOCK`], not an
+    /// allocation per packet.
     payload_arena: bytes::BytesMut,
     /// Each received datagram's own buffer (the peer connection takes it) is cut from this
     /// one, the same way.
@@ -1434,8 +1435,14 @@ impl EventLoop {
         // padding from the publisher's extension block would make rtc-rtp mis-size the
         // packet once the subscriber's stack adds its own extensions (marshal_to mismatch).
         pkt.header.extension = false;
-        pkt.header.extensions.clear();
         pkt.header.extensions_padding = 0;
+        // The emptied list goes back to the publisher's connection, which parses its next
+        // packet's extensions into it: no list is allocated per received packet.
+        let mut extensions = std::mem::take(&mut pkt.header.extensions);
+        extensions.clear();
+        if let Some(pc) = p.pc.as_mut() {
+            pc.recycle_header_extensions(extensions);
+        }
         // VP8's descriptor, read once here for every subscriber's picture-id mapping.
         let vp8 = (track_codec == Some(crate::media::keyframe::VideoCodec::Vp8))
             .then(|| crate::media::vp8_ids::parse(&pkt.payload))
@@ -1666,12 +1673,18 @@ fn is_rtp(datagram: &[u8]) -> bool {
     matches!(datagram, [128..=191, pt, ..] if !(192..=223).contains(pt))
 }
 
-/// A copy of `src` cut from `arena`, which is refilled 64 KiB at a time: one allocation
-/// per 64 KiB of packets, not one per packet. The copies share the block, which is freed
-/// when the last of them is.
+/// The size of the blocks received datagrams and rewritten payloads are cut from. A
+/// received datagram's copy lives only until it is decrypted (and its header extensions
+/// until it is forwarded), so a loop's block is soon free again; 256 KiB holds about 200
+/// full-size packets, so refills (two allocations each) stay far below one per packet.
+const ARENA_BLOCK: usize = 256 * 1024;
+
+/// A copy of `src` cut from `arena`, which is refilled [`ARENA_BLOCK`] at a time: two
+/// allocations (the block and its shared header) per block of packets, not one per packet.
+/// The copies share the block, which is freed when the last of them is.
 fn cut_from_arena(arena: &mut BytesMut, src: &[u8]) -> BytesMut {
     if arena.capacity() - arena.len() < src.len() {
-        *arena = BytesMut::with_capacity(src.len().max(64 * 1024));
+        *arena = BytesMut::with_capacity(src.len().max(ARENA_BLOCK));
     }
     arena.extend_from_slice(src);
     arena.split()
@@ -1712,8 +1725,8 @@ mod tests {
         let b = rewritten_payload(&mut arena, &src, |b| b[3] = 8);
         assert_eq!(&a[..], &[9, 2, 3, 4]);
         assert_eq!(&b[..], &[1, 2, 3, 8]);
-        // Both came from the first 64 KiB block: no allocation for the second.
-        assert!(arena.capacity() >= 64 * 1024 - 8);
+        // Both came from the first block: no allocation for the second.
+        assert!(arena.capacity() >= super::ARENA_BLOCK - 8);
         let big = vec![7u8; 100_000];
         let c = rewritten_payload(&mut arena, &big, |_| {});
         assert_eq!(c.len(), 100_000);

@@ -17,27 +17,12 @@ async fn server_with(env: &[(&str, &str)]) -> (TestServer, serde_json::Value) {
 async fn three_participants_each_receive_the_other_two_and_a_late_joiner_starts_on_a_keyframe() {
     let (srv, demo) = server().await;
     let hearing = demo["hearing"]["id"].as_i64().unwrap();
-    let clerk = srv.staff(&demo, "clerk").await;
-    let applicant = srv.ready_party(&demo, "applicant", hearing).await;
-    let respondent = srv.ready_party(&demo, "respondent", hearing).await;
-
-    let a = MediaClient::join(&srv.base, hearing, clerk.token.as_deref().unwrap()).await;
-    let b = MediaClient::join_admitted(
-        &srv.base,
-        hearing,
-        applicant.token.as_deref().unwrap(),
-        clerk.token.as_deref().unwrap(),
-    )
-    .await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    // Joins while the others are mid-stream.
-    let c = MediaClient::join_admitted(
-        &srv.base,
-        hearing,
-        respondent.token.as_deref().unwrap(),
-        clerk.token.as_deref().unwrap(),
-    )
-    .await;
+    // The respondent joins while the others are mid-stream.
+    let Three {
+        clerk,
+        applicant,
+        clients: [a, b, c],
+    } = clerk_applicant_respondent(&srv, &demo, Duration::from_secs(2)).await;
 
     let clients = [&a, &b, &c];
     let all_flowing = wait_for(Duration::from_secs(15), || {
@@ -439,6 +424,37 @@ async fn an_rtp_flood_is_cut_to_the_participant_budget() {
     b.close().await;
 }
 
+/// The clerk, the applicant and the respondent in the demo hearing: their API clients and
+/// their media clients, joined in that order (the respondent after `stagger`), the parties
+/// admitted by the clerk.
+struct Three {
+    clerk: crate::common::Client,
+    applicant: crate::common::Client,
+    clients: [MediaClient; 3],
+}
+
+async fn clerk_applicant_respondent(
+    srv: &TestServer,
+    demo: &serde_json::Value,
+    stagger: Duration,
+) -> Three {
+    let hearing = demo["hearing"]["id"].as_i64().unwrap();
+    let clerk = srv.staff(demo, "clerk").await;
+    let applicant = srv.ready_party(demo, "applicant", hearing).await;
+    let respondent = srv.ready_party(demo, "respondent", hearing).await;
+    let staff = clerk.token.as_deref().unwrap();
+    let token = |p: &crate::common::Client| p.token.clone().unwrap();
+    let a = MediaClient::join(&srv.base, hearing, staff).await;
+    let b = MediaClient::join_admitted(&srv.base, hearing, &token(&applicant), staff).await;
+    tokio::time::sleep(stagger).await;
+    let c = MediaClient::join_admitted(&srv.base, hearing, &token(&respondent), staff).await;
+    Three {
+        clients: [a, b, c],
+        clerk,
+        applicant,
+    }
+}
+
 /// The clerk over UDP and the applicant over ICE-TCP only (a network that blocks UDP).
 async fn udp_and_tcp_participants(
     srv: &TestServer,
@@ -615,25 +631,9 @@ async fn with_several_event_loops_every_packet_reaches_the_loop_of_its_hearing()
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn forwarding_does_not_allocate_per_packet() {
     let (srv, demo) = server().await;
-    let hearing = demo["hearing"]["id"].as_i64().unwrap();
-    let clerk = srv.staff(&demo, "clerk").await;
-    let applicant = srv.ready_party(&demo, "applicant", hearing).await;
-    let respondent = srv.ready_party(&demo, "respondent", hearing).await;
-    let a = MediaClient::join(&srv.base, hearing, clerk.token.as_deref().unwrap()).await;
-    let b = MediaClient::join_admitted(
-        &srv.base,
-        hearing,
-        applicant.token.as_deref().unwrap(),
-        clerk.token.as_deref().unwrap(),
-    )
-    .await;
-    let c = MediaClient::join_admitted(
-        &srv.base,
-        hearing,
-        respondent.token.as_deref().unwrap(),
-        clerk.token.as_deref().unwrap(),
-    )
-    .await;
+    let [a, b, c] = clerk_applicant_respondent(&srv, &demo, Duration::ZERO)
+        .await
+        .clients;
     assert_both_ways(&a, &b).await;
     assert_both_ways(&a, &c).await;
     assert_both_ways(&b, &c).await;

@@ -8,7 +8,7 @@
 //! nothing; tokio's readiness decides when to call them.
 
 use bytes::BytesMut;
-use nix::sys::socket::{SockaddrLike, SockaddrStorage};
+use rustix::net::SocketAddrAny;
 use std::io;
 use std::mem::MaybeUninit;
 use std::net::SocketAddr;
@@ -177,14 +177,14 @@ async fn send_gso(
             for (iov, (_, d)) in iovs.iter_mut().zip(group) {
                 *iov = iovec_of(d);
             }
-            let to = SockaddrStorage::from(group[0].0);
+            let to = SocketAddrAny::from(group[0].0);
             // One control message: UDP_SEGMENT with the segment size (a u16).
             let mut control = ControlBuffer([0; CONTROL_LEN]);
             // SAFETY: an all-zero msghdr is a valid empty one; every pointer set below
             // points into locals that outlive the `sendmsg` call.
             let mut hdr: libc::msghdr = unsafe { std::mem::zeroed() };
             hdr.msg_name = to.as_ptr() as *mut libc::c_void;
-            hdr.msg_namelen = to.len();
+            hdr.msg_namelen = to.addr_len() as _;
             hdr.msg_iov = iovs.as_mut_ptr();
             hdr.msg_iovlen = group.len().min(MAX_SEGMENTS) as _;
             hdr.msg_control = control.0.as_mut_ptr() as *mut libc::c_void;
@@ -240,16 +240,16 @@ async fn send_each(socket: &UdpSocket, out: &[(SocketAddr, BytesMut)]) -> usize 
 /// allocates nothing.
 fn send_chunk(socket: &UdpSocket, chunk: &[(SocketAddr, BytesMut)]) -> io::Result<usize> {
     let n = chunk.len().min(MAX_BATCH);
-    let mut names = [const { MaybeUninit::<SockaddrStorage>::uninit() }; MAX_BATCH];
+    let mut names = [const { MaybeUninit::<SocketAddrAny>::uninit() }; MAX_BATCH];
     let mut iovs = [EMPTY_IOVEC; MAX_BATCH];
     // SAFETY: all-zero mmsghdrs are valid empty ones.
     let mut hdrs: [libc::mmsghdr; MAX_BATCH] = unsafe { std::mem::zeroed() };
     for (i, (to, d)) in chunk[..n].iter().enumerate() {
-        let name = names[i].write(SockaddrStorage::from(*to));
+        let name = names[i].write(SocketAddrAny::from(*to));
         iovs[i] = iovec_of(d);
         let h = &mut hdrs[i].msg_hdr;
         h.msg_name = name.as_ptr() as *mut libc::c_void;
-        h.msg_namelen = name.len();
+        h.msg_namelen = name.addr_len() as _;
         h.msg_iov = &mut iovs[i];
         h.msg_iovlen = 1;
     }

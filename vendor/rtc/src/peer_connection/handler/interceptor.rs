@@ -286,27 +286,10 @@ impl<'a> InterceptorHandler<'a> {
             return false;
         };
 
-        // (yunting) The common case, every packet after a stream's first: the stream is
-        // established (its codec is known). Answered before `mid` is copied below, which was
-        // an allocation per received packet.
-        if let Some(receiver) = transceiver.receiver()
-            && receiver
-                .track()
-                .ssrcs()
-                .any(|track_ssrc| track_ssrc == ssrc)
-            && !receiver
-                .track()
-                .get_codec_by_ssrc(ssrc)
-                .is_some_and(|codec| codec.mime_type.is_empty())
-        {
-            return true;
-        }
-
-        // Get kind and mid before borrowing receiver mutably
-        let kind = transceiver.kind();
-        let mid = transceiver.mid().clone().unwrap_or_default();
-
-        let Some(receiver) = transceiver.receiver_mut() else {
+        // (yunting) Everything up to "is it established yet?" only reads the receiver, so the
+        // common case (every packet after a stream's first) returns before `kind` and `mid`
+        // are copied below: the `mid` copy was an allocation per received packet.
+        let Some(receiver) = transceiver.receiver() else {
             return false;
         };
         if !receiver
@@ -338,6 +321,14 @@ impl<'a> InterceptorHandler<'a> {
         let Some((codec, payload_type)) = track_codec else {
             // Already established — the common case, once per packet after the first.
             return true;
+        };
+
+        // Get kind and mid before borrowing receiver mutably
+        let kind = transceiver.kind();
+        let mid = transceiver.mid().clone().unwrap_or_default();
+
+        let Some(receiver) = transceiver.receiver_mut() else {
+            return false;
         };
 
         // Get RTX and FEC SSRCs from coding parameters

@@ -1436,10 +1436,9 @@ impl EventLoop {
         // packet once the subscriber's stack adds its own extensions (marshal_to mismatch).
         pkt.header.extension = false;
         pkt.header.extensions_padding = 0;
-        // The emptied list goes back to the publisher's connection, which parses its next
+        // The list goes back to the publisher's connection, which parses its next
         // packet's extensions into it: no list is allocated per received packet.
-        let mut extensions = std::mem::take(&mut pkt.header.extensions);
-        extensions.clear();
+        let extensions = std::mem::take(&mut pkt.header.extensions);
         if let Some(pc) = p.pc.as_mut() {
             pc.recycle_header_extensions(extensions);
         }

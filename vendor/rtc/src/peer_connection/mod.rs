@@ -2423,9 +2423,12 @@ impl RTCPeerConnection {
     }
 
     /// (yunting) Hand back the header-extension list of a received packet the application is
-    /// done with (`std::mem::take(&mut packet.header.extensions)`): the next received packet's
-    /// header is parsed into it instead of a newly allocated one. At most a few are kept.
-    pub fn recycle_header_extensions(&mut self, list: Vec<rtp::header::Extension>) {
+    /// done with (`std::mem::take(&mut packet.header.extensions)`, with or without its
+    /// contents): the next received packet's header is parsed into it instead of a newly
+    /// allocated one. At most a few are kept.
+    pub fn recycle_header_extensions(&mut self, mut list: Vec<rtp::header::Extension>) {
+        // Emptied now, so a kept list pins none of the received buffers its payloads point into.
+        list.clear();
         let spare = &mut self
             .pipeline_context
             .srtp_handler_context

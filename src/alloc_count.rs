@@ -53,6 +53,22 @@ pub fn allocations_on_this_thread() -> u64 {
     ALLOCATIONS.try_with(Cell::get).unwrap_or(0)
 }
 
+/// A point in the calling thread's count: what a stretch of code allocates is
+/// `Mark::now()` before it and [`Mark::since`] after it.
+#[derive(Debug, Clone, Copy)]
+pub struct Mark(u64);
+
+impl Mark {
+    pub fn now() -> Self {
+        Mark(allocations_on_this_thread())
+    }
+
+    /// Allocations made on this thread since the mark.
+    pub fn since(self) -> u64 {
+        allocations_on_this_thread() - self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,7 +76,7 @@ mod tests {
     #[test]
     fn counts_what_this_thread_allocates_through_the_counting_allocator() {
         let a = CountingAllocator;
-        let before = allocations_on_this_thread();
+        let before = Mark::now();
         let layout = Layout::from_size_align(64, 8).unwrap();
         // SAFETY: a valid non-zero layout, freed with the same layout.
         unsafe {
@@ -69,7 +85,7 @@ mod tests {
             let p = a.realloc(p, layout, 128);
             a.dealloc(p, Layout::from_size_align(128, 8).unwrap());
         }
-        assert_eq!(allocations_on_this_thread() - before, 2);
+        assert_eq!(before.since(), 2);
         // Another thread's allocations are its own.
         std::thread::spawn(move || unsafe {
             let p = CountingAllocator.alloc(layout);
@@ -77,6 +93,6 @@ mod tests {
         })
         .join()
         .unwrap();
-        assert_eq!(allocations_on_this_thread() - before, 2);
+        assert_eq!(before.since(), 2);
     }
 }

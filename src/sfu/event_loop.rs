@@ -12,6 +12,7 @@ use super::published_track::{Layer, PublishedTrack, TrackSource};
 use super::shards::{Inbound, LoopCounters, ParticipantIds, Router, shard_of_participant};
 use super::subscribed_track::SubscribedTrack;
 use super::tcp::TcpEvent;
+use crate::alloc_count::Mark;
 use crate::media::keyframe::starts_keyframe;
 use crate::media::signaling::{ClientMessage, IceServer, LeftReason, MediaKind, ServerMessage};
 use crate::recording::segment::SenderReportRecord;
@@ -225,11 +226,10 @@ impl EventLoop {
         mut inbox: mpsc::Receiver<Inbound>,
     ) {
         let mut buf = vec![0u8; 2048];
-        let mut allocations = crate::alloc_count::allocations_on_this_thread();
+        let mut allocated = Mark::now();
         loop {
-            let counted = crate::alloc_count::allocations_on_this_thread();
-            LoopCounters::add(&self.counters.heap_allocations, counted - allocations);
-            allocations = counted;
+            LoopCounters::add(&self.counters.heap_allocations, allocated.since());
+            allocated = Mark::now();
             LoopCounters::add(
                 &self.counters.forwarding_heap_allocations,
                 std::mem::take(&mut self.forwarding_allocations),
@@ -345,13 +345,12 @@ impl EventLoop {
             message: data,
         };
         let rtp = is_rtp(&msg.message);
-        let before = crate::alloc_count::allocations_on_this_thread();
+        let read = Mark::now();
         if let Err(e) = pc.handle_read(msg) {
             tracing::debug!(participant = id, error = %e, "media read");
         }
         if rtp {
-            self.forwarding_allocations +=
-                crate::alloc_count::allocations_on_this_thread() - before;
+            self.forwarding_allocations += read.since();
         }
         self.dirty.insert(id);
     }
@@ -1248,11 +1247,11 @@ impl EventLoop {
                 self.request_keyframe(publisher, key, layer);
             }
         }
-        let before = crate::alloc_count::allocations_on_this_thread();
+        let forwarding = Mark::now();
         for (publisher, pkt) in media.drain(..) {
             self.forward(publisher, pkt, now);
         }
-        self.forwarding_allocations += crate::alloc_count::allocations_on_this_thread() - before;
+        self.forwarding_allocations += forwarding.since();
         self.scratch = scratch;
         if !std::mem::take(&mut self.offers_pending) {
             return;
@@ -1616,7 +1615,7 @@ impl EventLoop {
         }
     }
     async fn flush(&mut self) {
-        let before = crate::alloc_count::allocations_on_this_thread();
+        let flushing = Mark::now();
         let mut out = std::mem::take(&mut self.scratch.out);
         let mut over_tcp = std::mem::take(&mut self.scratch.over_tcp);
         for id in self.dirty.drain() {
@@ -1641,7 +1640,7 @@ impl EventLoop {
                 let _ = w.send(data);
             }
         }
-        self.forwarding_allocations += crate::alloc_count::allocations_on_this_thread() - before;
+        self.forwarding_allocations += flushing.since();
         let sent = self.sender.send_all(&self.socket, &mut out).await;
         out.clear();
         self.scratch.out = out;

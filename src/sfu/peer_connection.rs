@@ -340,16 +340,14 @@ mod tests {
     use rtc::rtp::Header;
     use rtc::shared::marshal::Unmarshal;
 
-    /// A browser's packet header: one-byte extensions (RFC 8285) ids 1, 3 and 4, one
-    /// padding byte.
+    /// A browser's packet header: one-byte extensions (RFC 8285) ids 1, 3 and 4 in a
+    /// three-word block, the rest of it padding.
     fn browser_header() -> Vec<u8> {
         let mut h = vec![
             0x90, 0x60, 0x12, 0x34, 0, 0, 0x10, 0, 0xde, 0xad, 0xbe, 0xef,
         ];
         h.extend_from_slice(&[0xbe, 0xde, 0x00, 0x03]);
-        h.extend_from_slice(&[0x10, 0x01, 0x31, 0x01, 0x02, 0x40, 0x07, 0x00]);
-        h.extend_from_slice(&[0x00, 0x00, 0x00, 0x00]); // (padding to the 3 words)
-        h.truncate(16 + 12);
+        h.extend_from_slice(&[0x10, 0x01, 0x31, 0x01, 0x02, 0x40, 0x07, 0, 0, 0, 0, 0]);
         h
     }
 

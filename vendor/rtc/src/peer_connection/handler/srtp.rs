@@ -39,6 +39,19 @@ pub(crate) struct SrtpHandler<'a> {
     ctx: &'a mut SrtpHandlerContext,
 }
 
+/// (yunting) `write` marshals a packet of `size` bytes into `scratch`, which is kept and
+/// reused across packets where `marshal()` allocated a buffer for each; the bytes written.
+fn marshal_into(
+    scratch: &mut Vec<u8>,
+    size: usize,
+    write: impl FnOnce(&mut [u8]) -> Result<usize>,
+) -> Result<&[u8]> {
+    scratch.clear();
+    scratch.resize(size, 0);
+    let n = write(scratch)?;
+    Ok(&scratch[..n])
+}
+
 /// (yunting) Decrypt an SRTP packet, parsing its header once.
 ///
 /// `Context::decrypt_rtp` parsed the header from a slice (copying each extension's payload)
@@ -158,14 +171,15 @@ impl<'a>
 
                     if let Some(context) = self.ctx.local_srtp_context.as_mut() {
                         // As rtcp::packet::marshal, into the kept buffer.
-                        let scratch = &mut self.ctx.marshal_scratch;
-                        scratch.clear();
-                        scratch.resize(rtcp_packets.iter().map(|p| p.marshal_size()).sum(), 0);
-                        let mut offset = 0;
-                        for p in &rtcp_packets {
-                            offset += p.marshal_to(&mut scratch[offset..])?;
-                        }
-                        context.encrypt_rtcp(&scratch[..offset])?
+                        let size = rtcp_packets.iter().map(|p| p.marshal_size()).sum();
+                        let packet = marshal_into(&mut self.ctx.marshal_scratch, size, |buf| {
+                            let mut offset = 0;
+                            for p in &rtcp_packets {
+                                offset += p.marshal_to(&mut buf[offset..])?;
+                            }
+                            Ok(offset)
+                        })?;
+                        context.encrypt_rtcp(packet)?
                     } else {
                         return Err(Error::Other(format!(
                             "local_srp_context is not set yet for rtcp_packet {:?}",
@@ -175,11 +189,12 @@ impl<'a>
                 }
                 RTPMessage::Packet(Packet::Rtp(rtp_message)) => {
                     if let Some(context) = self.ctx.local_srtp_context.as_mut() {
-                        let scratch = &mut self.ctx.marshal_scratch;
-                        scratch.clear();
-                        scratch.resize(rtp_message.marshal_size(), 0);
-                        let n = rtp_message.marshal_to(scratch)?;
-                        context.encrypt_rtp_with_header(&scratch[..n], &rtp_message.header)?
+                        let packet = marshal_into(
+                            &mut self.ctx.marshal_scratch,
+                            rtp_message.marshal_size(),
+                            |buf| rtp_message.marshal_to(buf),
+                        )?;
+                        context.encrypt_rtp_with_header(packet, &rtp_message.header)?
                     } else {
                         return Err(Error::Other(format!(
                             "local_srtp_context is not set yet for rtp_packet {:?}",

@@ -540,11 +540,11 @@ impl EventLoop {
         let asks: Vec<(u64, u32, usize)> = s
             .subscribed
             .iter()
-            .filter(|t| t.is_video() && t.negotiated)
+            .filter(|t| t.is_video())
             .filter_map(|t| Some((t.publisher, t.key, t.switch.target?)))
             .collect();
         for (publisher, key, layer) in asks {
-            self.request_keyframe(publisher, key, layer);
+            self.request_keyframe_for(subscriber, publisher, key, layer);
         }
     }
 
@@ -564,12 +564,12 @@ impl EventLoop {
                 .filter(|t| sid == id || t.publisher == id)
             {
                 if let Some(layer) = t.restart() {
-                    asks.push((t.publisher, t.key, layer));
+                    asks.push((sid, t.publisher, t.key, layer));
                 }
             }
         }
-        for (publisher, key, layer) in asks {
-            self.request_keyframe(publisher, key, layer);
+        for (subscriber, publisher, key, layer) in asks {
+            self.request_keyframe_for(subscriber, publisher, key, layer);
         }
     }
 
@@ -925,14 +925,10 @@ impl EventLoop {
                         newly.push((s.publisher, s.key, layer));
                     }
                 }
-                // Not connected yet (a joiner's first answer): a keyframe now would
-                // arrive before its path does, and the throttle would hold back the next
-                // request for half a second. It is asked for when the path comes up.
-                if !p.connected {
-                    return;
-                }
+                // A joiner's first answer comes before its path is up: these are then
+                // asked for again when it connects (`ask_keyframes_for`).
                 for (publisher, key, layer) in newly {
-                    self.request_keyframe(publisher, key, layer);
+                    self.request_keyframe_for(id, publisher, key, layer);
                 }
             }
             Err(e) => p.send(sdp_error(e)),
@@ -1000,6 +996,24 @@ impl EventLoop {
         s.subscribed
             .push(SubscribedTrack::new(source, sender, ssrc));
         s.needs_offer = true;
+    }
+
+    /// Ask for a keyframe on one subscription's behalf, if it can use one now: its answer is
+    /// in and its subscriber's path is up. Any earlier, the keyframe would arrive before the
+    /// subscriber can receive it, and the 500 ms throttle would then hold back the request
+    /// that counts (it is asked again on the answer or when the path comes up). The one rule
+    /// for every request made for a subscriber; `forward` and relayed PLI/FIR ask
+    /// [`Self::request_keyframe`] directly, for subscribers already receiving.
+    fn request_keyframe_for(&mut self, subscriber: u64, publisher: u64, key: u32, layer: usize) {
+        let ready = self.participants.get(&subscriber).is_some_and(|s| {
+            s.connected
+                && s.subscribed
+                    .iter()
+                    .any(|t| t.publisher == publisher && t.key == key && t.negotiated)
+        });
+        if ready {
+            self.request_keyframe(publisher, key, layer);
+        }
     }
 
     /// Ask a publisher for a keyframe of one layer of one track, at most every 500 ms.
@@ -1573,7 +1587,8 @@ impl EventLoop {
                 layers.insert((p.id, t.key()), v);
             }
         }
-        let mut asks: Vec<(u64, u32, usize)> = Vec::new();
+        // (subscriber, publisher, track, layer)
+        let mut asks: Vec<(u64, u64, u32, usize)> = Vec::new();
         for s in self.participants.values_mut().filter(|s| s.connected) {
             let audio = s.subscribed.iter().filter(|t| !t.is_video()).count();
             let videos: Vec<usize> = (0..s.subscribed.len())
@@ -1599,19 +1614,15 @@ impl EventLoop {
                     continue;
                 }
                 let resumed = t.switch.target.is_none();
-                // A subscription still being negotiated asks when its answer arrives: a
-                // request now would be spent before it can receive anything, and the
-                // throttle would hold back the one that counts.
                 if (t.switch.retarget(target) || resumed)
-                    && t.negotiated
                     && let Some(l) = target
                 {
-                    asks.push((t.publisher, t.key, l));
+                    asks.push((s.id, t.publisher, t.key, l));
                 }
             }
         }
-        for (publisher, key, layer) in asks {
-            self.request_keyframe(publisher, key, layer);
+        for (subscriber, publisher, key, layer) in asks {
+            self.request_keyframe_for(subscriber, publisher, key, layer);
         }
     }
     async fn flush(&mut self) {
